@@ -1,0 +1,1 @@
+"""Dniester Watch application: pipeline, API, web UI, settings and the command line."""

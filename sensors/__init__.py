@@ -1,0 +1,1 @@
+"""Sensor adapters (radar, AIS, cameras, drones): bytes in, typed observations out."""
