@@ -23,7 +23,7 @@ import shapely.ops
 from shapely.geometry import LineString
 
 from geo.config import RoutingSettings
-from geo.errors import GraphError, NoRoute, NotOnRiver
+from geo.errors import GraphError, NoRoute, NotOnRiver, OutOfArea
 from geo.river import RiverModel
 
 KNOT_MPS = 1852.0 / 3600.0
@@ -211,6 +211,8 @@ class RouteGraph:
     def snap(self, lon: float, lat: float) -> Snap:
         """Attach a point to the graph; raise NotOnRiver if it is too far from the river border."""
         loc = self.river.locate_many([lon], [lat])
+        if not self.river.in_area(lon, lat):
+            raise OutOfArea(f"point lon={lon} lat={lat} is outside the area of the river model")
         i = int(loc.section_index[0])
         lateral = float(loc.axis_distance_m[0])
         if i < 0 or lateral > self.settings.max_snap_m:

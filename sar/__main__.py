@@ -1,0 +1,7 @@
+"""``python -m sar`` is the ``dwatch`` command."""
+
+import sys
+
+from sar.cli import main
+
+sys.exit(main())

@@ -1,0 +1,128 @@
+"""The ``dwatch`` command line. Bad input exits with code 2 and a one-line message."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NoReturn
+
+from geo.errors import GeoError
+from geo.routing import KNOT_MPS
+from sar.settings import Settings, SettingsError, load_settings
+
+EXIT_USAGE = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def _number(text: str, name: str, limit: float) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{name} must be a number, got {text!r}") from None
+    if not math.isfinite(value) or abs(value) > limit:
+        raise argparse.ArgumentTypeError(f"{name} must be a finite number in [-{limit:g}, {limit:g}], got {text!r}")
+    return value
+
+
+def _lon(text: str) -> float:
+    return _number(text, "longitude", 180)
+
+
+def _lat(text: str) -> float:
+    return _number(text, "latitude", 90)
+
+
+def _lonlat(text: str) -> tuple[float, float]:
+    parts = text.split(",")
+    if len(parts) != 2:
+        raise argparse.ArgumentTypeError(f"expected LON,LAT (e.g. 27.80,48.44), got {text!r}")
+    return _lon(parts[0]), _lat(parts[1])
+
+
+def _speed(text: str) -> float:
+    value = _number(text, "speed", 80)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"speed must be positive, got {text!r}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="dwatch", description="Dniester Watch: river-border surveillance and SAR dispatch.")
+    p.add_argument("--config", type=Path, help="TOML settings file (environment DWATCH_* overrides it)")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    demo = sub.add_parser("demo", help="run the whole system on the built-in data; live map in the browser")
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--port", type=int, default=8000)
+
+    serve = sub.add_parser("serve", help="run the server as configured (production)")
+    serve.add_argument("--config", dest="serve_config", type=Path, required=True, help="TOML settings file")
+
+    loc = sub.add_parser("locate", help="where a point is on the river border (JSON)")
+    loc.add_argument("lon", type=_lon, help="longitude, degrees east")
+    loc.add_argument("lat", type=_lat, help="latitude, degrees north")
+
+    route = sub.add_parser("route", help="travel time by water between two points (JSON)")
+    route.add_argument("origin", type=_lonlat, metavar="LON,LAT")
+    route.add_argument("destination", type=_lonlat, metavar="LON,LAT")
+    route.add_argument("--speed-kn", type=_speed, default=20.0, help="boat speed through water, knots (default 20)")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings(getattr(args, "serve_config", None) or args.config)
+        return _run(args, settings)
+    except (SettingsError, GeoError) as exc:
+        print(f"dwatch: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
+    from geo.river import RiverModel  # deferred: argument errors answer without loading geodata
+
+    if args.command in ("demo", "serve"):
+        return _serve(settings, args.host if args.command == "demo" else None, getattr(args, "port", None))
+    river = RiverModel(settings.geo)
+    if args.command == "locate":
+        _print(river.locate(args.lon, args.lat).to_dict())
+        return 0
+    from geo.routing import RouteGraph
+
+    graph = RouteGraph(river, settings.routing)
+    route = graph.eta(args.origin, args.destination, args.speed_kn * KNOT_MPS)
+    _print({**route.to_dict(), "speed_kn": args.speed_kn})
+    return 0
+
+
+def _serve(settings: Settings, host: str | None, port: int | None) -> int:
+    import uvicorn
+
+    from sar.api.app import create_app
+
+    host = host or settings.server.host
+    port = port or settings.server.port
+    app = create_app(settings)
+    print(f"Dniester Watch: live map at http://{host}:{port}/  (API docs at /docs; Ctrl-C stops)", flush=True)
+    uvicorn.run(app, host=host, port=port, log_level="info")
+    return 0
+
+
+def _print(obj: object) -> None:
+    json.dump(obj, sys.stdout, ensure_ascii=False)
+    sys.stdout.write("\n")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
