@@ -258,7 +258,7 @@ class RiverModel:
         )
         inside = (dist <= self.settings.section_corridor_m) & ~beyond
         on_water = inside & (dist <= self.settings.water_half_width_m)
-        side = self._side(xa, ya, g.section[seg], offset, on_water)
+        side = self._side(xa, ya, g.section[seg], offset, inside)
         _, bdist = self._border_tree.query_nearest(pts, return_distance=True, all_matches=False)
         return Locations(
             x=xa,
@@ -278,17 +278,18 @@ class RiverModel:
         y: NDArray[np.float64],
         sec: NDArray[np.int64],
         offset: NDArray[np.float64],
-        on_water: NDArray[np.bool_],
+        inside: NDArray[np.bool_],
     ) -> NDArray[np.str_]:
+        """MD/UA: on the water (and in polygon gaps) by the bank, since the axis is the border;
+        elsewhere by the country polygons; "" outside both countries."""
         side = np.full(x.shape, "", dtype="<U2")
         for code, poly in self.countries.items():
             side[(side == "") & shapely.contains_xy(poly, x, y)] = code
-        # On the water a sliver between the two polygons (up to ~46 m) is settled by the bank.
-        gap = (side == "") & on_water
-        if gap.any():
-            right = np.array([s.right_bank for s in self.sections])[sec[gap]]
-            left = np.array([s.left_bank for s in self.sections])[sec[gap]]
-            side[gap] = np.where(offset[gap] >= 0, right, left)
+        by_bank = inside & ((np.abs(offset) <= self.settings.water_half_width_m) | (side == ""))
+        if by_bank.any():
+            right = np.array([s.right_bank for s in self.sections])[sec[by_bank]]
+            left = np.array([s.left_bank for s in self.sections])[sec[by_bank]]
+            side[by_bank] = np.where(offset[by_bank] >= 0, right, left)
         return side
 
     def axis_point(self, section: str, river_km: float) -> tuple[float, float]:

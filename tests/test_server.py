@@ -1,0 +1,43 @@
+"""A real ``dwatch demo`` process answers over HTTP and serves the map page."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+
+import pytest
+
+from tests.conftest import Server
+
+
+def get(url: str) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+def test_demo_serves_api_and_map(demo_server: Server) -> None:
+    status, body = get(demo_server.url + "/api/health")
+    assert status == 200 and json.loads(body)["status"] == "ok"
+    status, page = get(demo_server.url + "/")
+    assert status == 200 and b"Dniester Watch" in page
+    status, js = get(demo_server.url + "/static/vendor/leaflet/leaflet.js")
+    assert status == 200 and len(js) > 100_000
+
+
+def test_demo_answers_bad_input_with_4xx_and_keeps_running(demo_server: Server) -> None:
+    status, body = get(demo_server.url + "/api/geo/locate?lon=27.8&lat=nan")
+    assert status == 422 and "finite" in json.loads(body)["detail"]
+    status, body = get(demo_server.url + "/api/routes/eta?from_lon=28.83&from_lat=47.02&to_lon=27.8&to_lat=48.437")
+    assert status == 422
+    status, _ = get(demo_server.url + "/api/health")
+    assert status == 200
+    assert demo_server.process.poll() is None
+
+
+@pytest.mark.parametrize("path", ["/api/nope", "/static/nope.js"])
+def test_unknown_paths_are_404(demo_server: Server, path: str) -> None:
+    assert get(demo_server.url + path)[0] == 404
