@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# One entry point for a fresh machine that has Python, pip and apt:
+#   ./dev.sh demo [--port 8000]   set everything up, start the live demo (http://127.0.0.1:8000/)
+#   ./dev.sh test [pytest args]   set everything up, run the whole test suite
+# It creates .venv (installing python3-venv with apt if needed), installs the project into it,
+# and for the tests installs Debian's chromium (for the browser tests) when it is missing.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+PYTHON=${PYTHON:-python3}
+
+apt_install() {
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    echo "dev.sh: installing Debian packages: $*" >&2
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >/dev/null
+}
+
+ensure_venv() {
+    local extra=$1
+    if [ ! -x .venv/bin/python ]; then
+        if ! "$PYTHON" -m venv .venv >/dev/null 2>&1; then
+            rm -rf .venv
+            apt_install python3-venv
+            "$PYTHON" -m venv .venv
+        fi
+        .venv/bin/python -m pip install -q --upgrade pip
+    fi
+    # Reinstall only when the project definition changed since the last install.
+    local stamp=".venv/.dwatch-installed${extra:-[base]}"
+    local want
+    want=$(sha256sum pyproject.toml | cut -d' ' -f1)
+    if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+        echo "dev.sh: installing the project into .venv ($extra)" >&2
+        .venv/bin/python -m pip install -q -e ".$extra"
+        echo "$want" > "$stamp"
+    fi
+}
+
+ensure_chromium() {
+    [ -x /usr/bin/chromium ] || apt_install chromium
+}
+
+cmd=${1:-}
+[ $# -gt 0 ] && shift
+case "$cmd" in
+    demo)
+        ensure_venv ""
+        exec .venv/bin/dwatch demo "$@"
+        ;;
+    test)
+        ensure_venv "[test]"
+        ensure_chromium
+        exec .venv/bin/python -m pytest "$@"
+        ;;
+    *)
+        echo "usage: ./dev.sh demo [--port N] | ./dev.sh test [pytest args]" >&2
+        exit 2
+        ;;
+esac
