@@ -53,11 +53,13 @@ class Server:
 
 
 def start_server(args: list[str], timeout_s: float = 30.0) -> Server:
-    """Start ``python -m sar <args> --port P`` and wait until /api/health answers."""
+    """Start ``python -m sar <args>`` on a free port (DWATCH_SERVER__PORT, or ``--port`` for
+    ``demo``) and wait until /api/health answers."""
     port = free_port()
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "DWATCH_SERVER__PORT": str(port)}
+    port_args = ["--port", str(port)] if args[0] == "demo" else []
     proc = subprocess.Popen(
-        [sys.executable, "-m", "sar", *args, "--port", str(port)],
+        [sys.executable, "-m", "sar", *args, *port_args],
         cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     url = f"http://127.0.0.1:{port}"

@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import pytest
 
-from tests.conftest import Server
+from tests.conftest import Server, start_server, stop_server
 
 
 def get(url: str) -> tuple[int, bytes]:
@@ -41,3 +42,18 @@ def test_demo_answers_bad_input_with_4xx_and_keeps_running(demo_server: Server) 
 @pytest.mark.parametrize("path", ["/api/nope", "/static/nope.js"])
 def test_unknown_paths_are_404(demo_server: Server, path: str) -> None:
     assert get(demo_server.url + path)[0] == 404
+
+
+def test_serve_uses_its_config_file(tmp_path: Path) -> None:
+    cfg = tmp_path / "prod.toml"
+    cfg.write_text("[geo]\nwater_half_width_m = 150\n[routing]\ncurrent_mps = {north = 0.5, south = 0.5}\n")
+    server = start_server(["serve", "--config", str(cfg)])
+    try:
+        status, body = get(server.url + "/api/geo/layers")
+        assert status == 200
+        assert json.loads(body)["water_area"]["features"][0]["properties"]["half_width_m"] == 150.0
+        status, body = get(server.url + "/api/routes/eta?from_lon=27.8&from_lat=48.437&to_lon=27.81565&to_lat=48.42668&speed_kn=10")
+        route = json.loads(body)
+        assert route["eta_s"] == pytest.approx(route["distance_m"] / (10 * 1852 / 3600 + 0.5), rel=0.01)
+    finally:
+        stop_server(server)

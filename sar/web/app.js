@@ -54,14 +54,15 @@ function addLayers(layers) {
       const style = k === "dam" ? { radius: 7, color: "#000", fillColor: "#444", fillOpacity: 1 }
         : k === "bcp" ? { radius: 5, color: "#6a1b9a", fillColor: "#ce93d8", fillOpacity: 1 }
         : { radius: 3, color: "#333", fillColor: "#fff", fillOpacity: 1, weight: 1 };
-      return L.circleMarker(latlng, style);
+      // A click on a marker is a click on the map there (locate, or a route end), named.
+      return L.circleMarker(latlng, { ...style, bubblingMouseEvents: false });
     },
     onEachFeature: (f, l) => {
       const p = f.properties;
       const label = p.name + (p.name_local && p.name_local !== p.name ? " / " + p.name_local : "");
       const major = p.kind === "town" && (p.population || 0) >= 10000;
       l.bindTooltip(esc(label), major ? { permanent: true, direction: "right", className: "place-label" } : {});
-      l.bindPopup("<b>" + esc(label) + "</b><br>" + esc(p.kind) + " · " + esc(p.country));
+      l.on("click", e => onClick(e, label + " (" + p.kind + ", " + p.country + ")"));
     },
   }).addTo(map);
   if (layers.tile_url) {
@@ -79,8 +80,9 @@ function addLayers(layers) {
   }
 }
 
-function showLocation(loc) {
+function showLocation(loc, place) {
   const rows = [
+    ["Place", place || "—"],
     ["Position", loc.lat.toFixed(5) + ", " + loc.lon.toFixed(5)],
     ["Section", loc.section || "—"],
     ["River km", loc.river_km != null ? loc.river_km.toFixed(2) : "—"],
@@ -94,11 +96,11 @@ function showLocation(loc) {
   document.getElementById("hint").textContent = "";
 }
 
-async function onClick(e) {
+async function onClick(e, place) {
   const { lat, lng } = e.latlng;
   if (routeMode) return routeClick(lat, lng);
   try {
-    showLocation(await getJSON(`/api/geo/locate?lon=${lng}&lat=${lat}`));
+    showLocation(await getJSON(`/api/geo/locate?lon=${lng}&lat=${lat}`), place);
   } catch (err) {
     document.getElementById("hint").innerHTML = '<span class="error">' + esc(err.message) + "</span>";
   }
