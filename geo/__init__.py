@@ -8,7 +8,19 @@ from geo.errors import GeoError, GraphError, InvalidCoordinate, NoRoute, NotOnRi
 from geo.river import Crossing, Location, Locations, RiverModel, Section
 
 __all__ = [
-    "Crossing", "Dam", "GeoError", "GeoSettings", "GraphError", "InvalidCoordinate", "Location",
-    "Locations", "NoRoute", "NotOnRiver", "OutOfArea", "RiverModel", "RoadTransfer",
-    "RoutingSettings", "Section",
+    "Crossing",
+    "Dam",
+    "GeoError",
+    "GeoSettings",
+    "GraphError",
+    "InvalidCoordinate",
+    "Location",
+    "Locations",
+    "NoRoute",
+    "NotOnRiver",
+    "OutOfArea",
+    "RiverModel",
+    "RoadTransfer",
+    "RoutingSettings",
+    "Section",
 ]

@@ -45,11 +45,7 @@ class RoutingSettings(_Strict):
         default_factory=lambda: {"north": 0.8, "south": 0.8},
         description="surface current along the axis per section, m/s (positive downstream)",
     )
-    max_snap_m: float = Field(
-        default=2000.0, gt=0, description="farthest a route end may be from the river axis"
-    )
-    dam_snap_m: float = Field(
-        default=1000.0, gt=0, description="a dam this close to an axis cuts the section there"
-    )
+    max_snap_m: float = Field(default=2000.0, gt=0, description="farthest a route end may be from the river axis")
+    dam_snap_m: float = Field(default=1000.0, gt=0, description="a dam this close to an axis cuts the section there")
     extra_dams: list[Dam] = Field(default_factory=list)
     road_transfers: list[RoadTransfer] = Field(default_factory=list)

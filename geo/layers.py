@@ -20,16 +20,24 @@ def build_layers(river: RiverModel) -> dict[str, Any]:
 
     def to_lonlat(xy: NDArray[np.float64]) -> NDArray[np.float64]:
         lon, lat = river.projector.to_lonlat(xy[:, 0], xy[:, 1])
-        return np.round(np.stack([lon, lat], axis=1), _DECIMALS)
+        return np.round(np.stack([lon, lat], axis=1), _DECIMALS).astype(np.float64)
 
     axis = [
-        _feature(shapely.transform(s.axis, to_lonlat), section=s.name, length_km=round(s.length_m / 1000, 2),
-                 right_bank=s.right_bank, left_bank=s.left_bank)
+        _feature(
+            shapely.transform(s.axis, to_lonlat),
+            section=s.name,
+            length_km=round(s.length_m / 1000, 2),
+            right_bank=s.right_bank,
+            left_bank=s.left_bank,
+        )
         for s in river.sections
     ]
     water = [
-        _feature(shapely.transform(river.water[s.name], to_lonlat), section=s.name,
-                 half_width_m=river.settings.water_half_width_m)
+        _feature(
+            shapely.transform(river.water[s.name], to_lonlat),
+            section=s.name,
+            half_width_m=river.settings.water_half_width_m,
+        )
         for s in river.sections
     ]
     raw = river.data.raw

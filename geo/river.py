@@ -138,9 +138,7 @@ class RiverModel:
         self.settings = settings or GeoSettings()
         self.data = data or load_geodata()
         self.projector = Projector()
-        self.countries: dict[str, Polygon] = {
-            str(row.iso2): row.geometry for row in self.data.countries.itertuples()
-        }
+        self.countries: dict[str, Polygon] = {str(row.iso2): row.geometry for row in self.data.countries.itertuples()}
         for poly in self.countries.values():
             shapely.prepare(poly)
         self.sections = self._build_sections()
@@ -148,13 +146,9 @@ class RiverModel:
         border_lines = list(self.data.boundary.geometry)
         self.border = shapely.union_all(border_lines)
         shapely.prepare(self.border)
-        self._border_tree = shapely.STRtree(
-            [seg for line in border_lines for seg in _segments_of(line)]
-        )
+        self._border_tree = shapely.STRtree([seg for line in border_lines for seg in _segments_of(line)])
         hw = self.settings.water_half_width_m
-        self.water: dict[str, Polygon] = {
-            s.name: s.axis.buffer(hw, cap_style="flat") for s in self.sections
-        }
+        self.water: dict[str, Polygon] = {s.name: s.axis.buffer(hw, cap_style="flat") for s in self.sections}
         lon0, lat0, lon1, lat1 = self.data.clip_bbox
         m = AREA_MARGIN_DEG
         self.area_bbox = (lon0 - m, lat0 - m, lon1 + m, lat1 + m)
@@ -213,8 +207,7 @@ class RiverModel:
         if not self.in_area(lon, lat):
             b = self.area_bbox
             raise OutOfArea(
-                f"point lon={lon} lat={lat} is outside the covered area "
-                f"(lon {b[0]}..{b[2]}, lat {b[1]}..{b[3]})"
+                f"point lon={lon} lat={lat} is outside the covered area (lon {b[0]}..{b[2]}, lat {b[1]}..{b[3]})"
             )
         r = self.locate_xy(x, y)
         i = int(r.section_index[0])
@@ -310,7 +303,8 @@ class RiverModel:
         ra, rb = self.locate_xy(ax, ay), self.locate_xy(bx, by)
         differ = (ra.side != "") & (rb.side != "") & (ra.side != rb.side)
         moves = shapely.linestrings(np.stack([np.stack([ax, ay], -1), np.stack([bx, by], -1)], 1))
-        return differ & shapely.intersects(moves, self.border)
+        crossed: NDArray[np.bool_] = differ & shapely.intersects(moves, self.border)
+        return crossed
 
     def crossed_border(self, a: tuple[float, float], b: tuple[float, float]) -> Crossing | None:
         """The crossing made by a move from a to b (lon, lat), or None if it did not cross."""

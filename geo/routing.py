@@ -124,7 +124,9 @@ class RouteGraph:
     # -- construction ---------------------------------------------------------------------
 
     def _snap_dams(self) -> tuple[list[DamCut], list[str]]:
-        dams = [(str(r.name), r.geometry.x, r.geometry.y) for r in self.river.data.places.itertuples() if r.kind == "dam"]
+        dams = [
+            (str(r.name), r.geometry.x, r.geometry.y) for r in self.river.data.places.itertuples() if r.kind == "dam"
+        ]
         for d in self.settings.extra_dams:
             x, y = self.river.projector.to_xy([d.lon], [d.lat])
             dams.append((d.name, float(x[0]), float(y[0])))
@@ -142,7 +144,9 @@ class RouteGraph:
         loc = self.river.locate_many([lonlat[0]], [lonlat[1]])
         i = int(loc.section_index[0])
         if i < 0 or loc.axis_distance_m[0] > self.settings.max_snap_m:
-            raise GraphError(f"road transfer end {lonlat} is not within {self.settings.max_snap_m} m of a river section")
+            raise GraphError(
+                f"road transfer end {lonlat} is not within {self.settings.max_snap_m} m of a river section"
+            )
         return self.river.sections[i].name, float(loc.chainage_m[0])
 
     def _add_reach(self, section: str, start: float, end: float, extra: list[float]) -> None:
@@ -216,10 +220,15 @@ class RouteGraph:
         i = int(loc.section_index[0])
         lateral = float(loc.axis_distance_m[0])
         if i < 0 or lateral > self.settings.max_snap_m:
-            where = f"{lateral / 1000:.1f} km from the nearest river-border section" if i >= 0 else (
-                f"not beside a river-border section ({float(loc.border_distance_m[0]) / 1000:.1f} km from the border)"
+            if i >= 0:
+                where = f"{lateral / 1000:.1f} km from the nearest river-border section"
+            else:
+                border_km = float(loc.border_distance_m[0]) / 1000
+                where = f"not beside a river-border section ({border_km:.1f} km from the border)"
+            limit = self.settings.max_snap_m
+            raise NotOnRiver(
+                f"point lon={lon} lat={lat} is {where}; routes need a point within {limit:.0f} m of the river"
             )
-            raise NotOnRiver(f"point lon={lon} lat={lat} is {where}; routes need a point within {self.settings.max_snap_m:.0f} m of the river")
         section = self.river.sections[i]
         c = float(loc.chainage_m[0])
         reach = self._reach_at(section.name, c)
@@ -229,7 +238,18 @@ class RouteGraph:
         leg = min(lateral, hw)
         k = leg / lateral if lateral > 0 else 0.0
         water = (foot.x + (px - foot.x) * k, foot.y + (py - foot.y) * k)
-        return Snap(float(lon), float(lat), reach.index, c, (foot.x, foot.y), (px, py), lateral, bool(loc.on_water[0]), leg, water)
+        return Snap(
+            float(lon),
+            float(lat),
+            reach.index,
+            c,
+            (foot.x, foot.y),
+            (px, py),
+            lateral,
+            bool(loc.on_water[0]),
+            leg,
+            water,
+        )
 
     def eta(self, origin: tuple[float, float], destination: tuple[float, float], speed_mps: float) -> Route:
         """Fastest route by water from origin to destination (lon, lat) at a speed through water."""
@@ -285,8 +305,10 @@ class RouteGraph:
     def _why_no_route(self, a: Snap, b: Snap, speed_mps: float) -> str:
         ra, rb = self.reaches[a.reach], self.reaches[b.reach]
         if ra.section != rb.section:
-            return (f"no route by water from the {ra.section} section to the {rb.section} section: "
-                    "they are separated by dams (Dubasari) and land; configure a road transfer")
+            return (
+                f"no route by water from the {ra.section} section to the {rb.section} section: "
+                "they are separated by dams (Dubasari) and land; configure a road transfer"
+            )
         if ra.index != rb.index:
             return f"no route by water: a dam on the {ra.section} section lies between the two points"
         current = abs(self.settings.current_mps.get(ra.section, 0.8))
@@ -316,7 +338,15 @@ class RouteGraph:
         return {
             "nodes": self.graph.number_of_nodes(),
             "edges": self.graph.number_of_edges(),
-            "reaches": [{"section": r.section, "start_km": round(r.start_m / 1000, 3), "end_km": round(r.end_m / 1000, 3), "nodes": len(r.node_ids)} for r in self.reaches],
+            "reaches": [
+                {
+                    "section": r.section,
+                    "start_km": round(r.start_m / 1000, 3),
+                    "end_km": round(r.end_m / 1000, 3),
+                    "nodes": len(r.node_ids),
+                }
+                for r in self.reaches
+            ],
             "dams_on_sections": [d.__dict__ for d in self.dams],
             "dams_off_sections": self.dams_off_sections,
         }

@@ -37,9 +37,7 @@ class UISettings(BaseModel):
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_prefix="DWATCH_", env_nested_delimiter="__", extra="forbid", frozen=True
-    )
+    model_config = SettingsConfigDict(env_prefix="DWATCH_", env_nested_delimiter="__", extra="forbid", frozen=True)
 
     geo: GeoSettings = Field(default_factory=GeoSettings)
     routing: RoutingSettings = Field(default_factory=RoutingSettings)
@@ -72,7 +70,5 @@ def load_settings(path: Path | None = None) -> Settings:
         return Settings(**data)
     except ValidationError as exc:
         where = f"config {path}" if path else "settings"
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
-        )
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
         raise SettingsError(f"{where} is invalid: {problems}") from None

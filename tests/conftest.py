@@ -60,7 +60,11 @@ def start_server(args: list[str], timeout_s: float = 30.0) -> Server:
     port_args = ["--port", str(port)] if args[0] == "demo" else []
     proc = subprocess.Popen(
         [sys.executable, "-m", "sar", *args, *port_args],
-        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + timeout_s

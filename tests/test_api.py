@@ -28,7 +28,9 @@ def test_health(client: TestClient) -> None:
 
 def test_layers_are_geojson(client: TestClient) -> None:
     body = client.get("/api/geo/layers").json()
-    counts = {k: len(body[k]["features"]) for k in ("river_axis", "water_area", "border", "countries", "places", "centerline")}
+    counts = {
+        k: len(body[k]["features"]) for k in ("river_axis", "water_area", "border", "countries", "places", "centerline")
+    }
     assert counts == {"river_axis": 2, "water_area": 2, "border": 5, "countries": 2, "places": 69, "centerline": 1}
     assert body["water_area"]["features"][0]["geometry"]["type"] == "Polygon"
     assert body["water_area"]["features"][0]["properties"]["half_width_m"] == 100.0

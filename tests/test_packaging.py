@@ -17,12 +17,21 @@ from tests.conftest import REPO
 def test_wheel_carries_data_and_works_outside_the_source_tree(tmp_path: Path) -> None:
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path / "dist"), str(REPO)],
-        check=True, capture_output=True, text=True, timeout=300,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     wheel = next((tmp_path / "dist").glob("dniester_watch-*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())
-    for f in ("md_ua_boundary.geojson", "md_ua_countries.geojson", "places.geojson",
-              "dniester_centerline_wdbii.geojson", "PROVENANCE.md", "example-config.toml"):
+    for f in (
+        "md_ua_boundary.geojson",
+        "md_ua_countries.geojson",
+        "places.geojson",
+        "dniester_centerline_wdbii.geojson",
+        "PROVENANCE.md",
+        "example-config.toml",
+    ):
         assert f"dwatch_data/{f}" in names
     assert {"sar/web/index.html", "sar/web/app.js", "sar/web/style.css"} <= names
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
@@ -33,8 +42,12 @@ def test_wheel_carries_data_and_works_outside_the_source_tree(tmp_path: Path) ->
         "print(json.dumps({'geo': geo.__file__, 'loc': RiverModel().locate(28.2849, 48.1566).to_dict()}))"
     )
     r = subprocess.run(
-        [sys.executable, "-c", code], cwd=tmp_path, env={"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin"},
-        capture_output=True, text=True, timeout=120,
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        env={"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)

@@ -125,8 +125,12 @@ def test_crossings_vectorised_agree_with_single(river: RiverModel) -> None:
     pairs = []
     for _ in range(40):
         km = float(rng.uniform(1, 140))
-        pairs.append((_offset_point(river, "north", km, float(rng.uniform(-90, 90))),
-                      _offset_point(river, "north", km + 0.05, float(rng.uniform(-90, 90)))))
+        pairs.append(
+            (
+                _offset_point(river, "north", km, float(rng.uniform(-90, 90))),
+                _offset_point(river, "north", km + 0.05, float(rng.uniform(-90, 90))),
+            )
+        )
     a = np.array([p[0] for p in pairs])
     b = np.array([p[1] for p in pairs])
     many = river.crossed_border_many(a[:, 0], a[:, 1], b[:, 0], b[:, 1])

@@ -52,7 +52,9 @@ def test_serve_uses_its_config_file(tmp_path: Path) -> None:
         status, body = get(server.url + "/api/geo/layers")
         assert status == 200
         assert json.loads(body)["water_area"]["features"][0]["properties"]["half_width_m"] == 150.0
-        status, body = get(server.url + "/api/routes/eta?from_lon=27.8&from_lat=48.437&to_lon=27.81565&to_lat=48.42668&speed_kn=10")
+        status, body = get(
+            server.url + "/api/routes/eta?from_lon=27.8&from_lat=48.437&to_lon=27.81565&to_lat=48.42668&speed_kn=10"
+        )
         route = json.loads(body)
         assert route["eta_s"] == pytest.approx(route["distance_m"] / (10 * 1852 / 3600 + 0.5), rel=0.01)
     finally:

@@ -18,8 +18,15 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from tests.conftest import Server
 
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run", "--disable-quic"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 OTACI_WATER = (27.8, 48.437)  # north section, river km ~28.35, on the water
 MD_INLAND = (27.8, 48.42)  # ~1.3 km into Moldova from the border axis
 OTACI_DOWNSTREAM = (27.81565, 48.42668)  # north axis, river km ~30.0, clear of the Otaci bridge BCP marker
@@ -67,8 +74,9 @@ def loaded(browser: Browser, demo_server: Server) -> Iterator[MapPage]:
     page.wait_for_function("document.getElementById('status').textContent.includes('connected')", timeout=10_000)
     page.wait_for_function("document.querySelectorAll('#sections li').length === 2", timeout=10_000)
     # record the exact lat/lon Leaflet computed for each map click
-    page.evaluate("() => { window.__clicks = [];"
-                  " map.on('click', e => window.__clicks.push([e.latlng.lng, e.latlng.lat])); }")
+    page.evaluate(
+        "() => { window.__clicks = []; map.on('click', e => window.__clicks.push([e.latlng.lng, e.latlng.lat])); }"
+    )
     yield mp
     page.close()
 
@@ -77,8 +85,11 @@ def click(page: Page, lon: float, lat: float, zoom: float | None = None) -> tupl
     """Click the map where (lon, lat) is drawn (after centring on it at ``zoom``); return the clicked lon/lat."""
     if zoom is not None:
         page.evaluate("([lon, lat, z]) => { map.setView([lat, lon], z, {animate: false}); }", [lon, lat, zoom])
-    x, y = page.evaluate("""([lon, lat]) => { const p = map.latLngToContainerPoint(L.latLng(lat, lon));
-        return [p.x, p.y]; }""", [lon, lat])
+    x, y = page.evaluate(
+        """([lon, lat]) => { const p = map.latLngToContainerPoint(L.latLng(lat, lon));
+        return [p.x, p.y]; }""",
+        [lon, lat],
+    )
     box = page.locator("#map").bounding_box()
     assert box is not None and 0 < x < box["width"] and 0 < y < box["height"], (x, y, box)
     n = page.evaluate("window.__clicks.length")
@@ -89,8 +100,10 @@ def click(page: Page, lon: float, lat: float, zoom: float | None = None) -> tupl
 
 
 def rows(page: Page, selector: str) -> dict[str, str]:
-    return dict(page.evaluate(f"""[...document.querySelectorAll('{selector} dt')]
-        .map(dt => [dt.textContent, dt.nextElementSibling.textContent])"""))
+    return dict(
+        page.evaluate(f"""[...document.querySelectorAll('{selector} dt')]
+        .map(dt => [dt.textContent, dt.nextElementSibling.textContent])""")
+    )
 
 
 def locate_click(page: Page, lon: float, lat: float) -> tuple[tuple[float, float], dict[str, str]]:
@@ -109,8 +122,10 @@ def test_page_loads_locally_without_errors(loaded: MapPage, demo_server: Server)
     assert any(s.startswith("south: 63.83 km") for s in sections), sections
     assert loaded.errors == []
     assert all(u.startswith(demo_server.url + "/") for u in loaded.requests), loaded.requests
-    assert {demo_server.url + p for p in ("/", "/static/app.js", "/static/vendor/leaflet/leaflet.js",
-                                          "/api/geo/layers", "/api/health")} <= set(loaded.requests)
+    assert {
+        demo_server.url + p
+        for p in ("/", "/static/app.js", "/static/vendor/leaflet/leaflet.js", "/api/geo/layers", "/api/health")
+    } <= set(loaded.requests)
 
 
 def test_leaflet_drew_the_layers(loaded: MapPage, demo_server: Server) -> None:
@@ -166,8 +181,9 @@ def test_route_by_water_matches_api(loaded: MapPage, demo_server: Server) -> Non
     end = click(page, lon2, lat2)
     page.wait_for_function("document.querySelector('#route dl, #route .error') !== null", timeout=15_000)
     shown = rows(page, "#route")
-    status, r = api(demo_server, "/api/routes/eta", from_lon=start[0], from_lat=start[1],
-                    to_lon=end[0], to_lat=end[1], speed_kn=20)
+    status, r = api(
+        demo_server, "/api/routes/eta", from_lon=start[0], from_lat=start[1], to_lon=end[0], to_lat=end[1], speed_kn=20
+    )
     assert status == 200, r
     km = re.fullmatch(r"(\d+\.\d\d) km", shown["Distance"])
     assert km, shown
@@ -178,8 +194,10 @@ def test_route_by_water_matches_api(loaded: MapPage, demo_server: Server) -> Non
     assert abs(int(eta.group(1) or 0) * 3600 + int(eta.group(2)) * 60 - r["eta_s"]) < 60
     assert shown["Speed"] == "20 kn"
     assert (shown["From km"], shown["To km"]) == (f"{r['from']['river_km']:.2f}", f"{r['to']['river_km']:.2f}")
-    drawn = page.evaluate("() => { let n = 0; map.eachLayer(l => { if (l instanceof L.Polyline &&"
-                          " l.options.color === '#ff6f00') n += l.getLatLngs().length; }); return n; }")
+    drawn = page.evaluate(
+        "() => { let n = 0; map.eachLayer(l => { if (l instanceof L.Polyline &&"
+        " l.options.color === '#ff6f00') n += l.getLatLngs().length; }); return n; }"
+    )
     assert drawn == len(r["path"]["coordinates"])
     assert not page.locator("#route-btn.active").count()
     assert loaded.errors == []
@@ -192,8 +210,9 @@ def test_no_route_between_sections_is_shown_plainly(loaded: MapPage, demo_server
     page.wait_for_function("document.getElementById('route').textContent.includes('Start set')")
     end = click(page, *SOUTH_WATER, zoom=13)
     page.wait_for_selector("#route .error", timeout=15_000)
-    status, r = api(demo_server, "/api/routes/eta", from_lon=start[0], from_lat=start[1],
-                    to_lon=end[0], to_lat=end[1], speed_kn=20)
+    status, r = api(
+        demo_server, "/api/routes/eta", from_lon=start[0], from_lat=start[1], to_lon=end[0], to_lat=end[1], speed_kn=20
+    )
     assert status == 409
     text = page.text_content("#route .error") or ""
     assert text == r["detail"]
@@ -205,13 +224,18 @@ def test_clicking_a_place_marker_locates_it_and_can_end_a_route(loaded: MapPage,
     page = loaded.page
     bcp = "Otaci - Mohyliv-Podilskyi (road bridge)"
     _, layers = api(demo_server, "/api/geo/layers")
-    lon, lat = next(f["geometry"]["coordinates"] for f in layers["places"]["features"] if f["properties"]["name"] == bcp)
+    lon, lat = next(
+        f["geometry"]["coordinates"] for f in layers["places"]["features"] if f["properties"]["name"] == bcp
+    )
 
     def click_marker() -> None:
         page.evaluate("([lon, lat]) => { map.setView([lat, lon], 13, {animate: false}); }", [lon, lat])
         box = page.locator("#map").bounding_box()
         assert box is not None
-        x, y = page.evaluate("([lon, lat]) => { const p = map.latLngToContainerPoint(L.latLng(lat, lon)); return [p.x, p.y]; }", [lon, lat])
+        x, y = page.evaluate(
+            "([lon, lat]) => { const p = map.latLngToContainerPoint(L.latLng(lat, lon)); return [p.x, p.y]; }",
+            [lon, lat],
+        )
         page.mouse.click(box["x"] + x, box["y"] + y)
 
     click_marker()

@@ -35,7 +35,9 @@ def health(river: River, routes: Routes) -> Health:
         version=__version__,
         time=datetime.now(UTC),
         sections=[
-            SectionInfo(name=s.name, length_km=round(s.length_m / 1000, 3), right_bank=s.right_bank, left_bank=s.left_bank)
+            SectionInfo(
+                name=s.name, length_km=round(s.length_m / 1000, 3), right_bank=s.right_bank, left_bank=s.left_bank
+            )
             for s in river.sections
         ],
         route_graph_nodes=routes.graph.number_of_nodes(),

@@ -15,7 +15,9 @@ SpeedKn = Annotated[float, Query(gt=0, le=80, allow_inf_nan=False, description="
 
 
 @router.get("/eta")
-def eta(from_lon: Lon, from_lat: Lat, to_lon: Lon, to_lat: Lat, routes: Routes, speed_kn: SpeedKn = 20.0) -> dict[str, Any]:
+def eta(
+    from_lon: Lon, from_lat: Lat, to_lon: Lon, to_lat: Lat, routes: Routes, speed_kn: SpeedKn = 20.0
+) -> dict[str, Any]:
     """ETA (s), distance by water (m) and the path on the water as a GeoJSON LineString."""
     route = routes.eta((from_lon, from_lat), (to_lon, to_lat), speed_kn * KNOT_MPS)
     return {**route.to_dict(), "speed_kn": speed_kn}
