@@ -285,11 +285,19 @@ class RiverModel:
             side[by_bank] = np.where(offset[by_bank] >= 0, right, left)
         return side
 
-    def axis_point(self, section: str, river_km: float) -> tuple[float, float]:
-        """WGS84 lon/lat of the axis point at ``river_km`` of a section."""
+    def axis_point(self, section: str, river_km: float, offset_m: float = 0.0) -> tuple[float, float]:
+        """WGS84 lon/lat of the point at ``river_km`` of a section, ``offset_m`` off the axis
+        (positive to the right bank looking downstream), along the local normal."""
         s = self.section(section)
-        p = s.axis.interpolate(min(max(river_km * 1000.0, 0.0), s.length_m))
-        lon, lat = self.projector.to_lonlat([p.x], [p.y])
+        c = min(max(river_km * 1000.0, 0.0), s.length_m)
+        p = s.axis.interpolate(c)
+        x, y = p.x, p.y
+        if offset_m:
+            a, b = s.axis.interpolate(max(c - 5.0, 0.0)), s.axis.interpolate(min(c + 5.0, s.length_m))
+            dx, dy = b.x - a.x, b.y - a.y
+            n = float(np.hypot(dx, dy)) or 1.0
+            x, y = x + offset_m * dy / n, y - offset_m * dx / n
+        lon, lat = self.projector.to_lonlat([x], [y])
         return float(lon[0]), float(lat[0])
 
     # -- border crossing ------------------------------------------------------------------

@@ -13,6 +13,7 @@ from typing import NoReturn
 from geo.errors import GeoError
 from geo.routing import KNOT_MPS
 from sar.settings import Settings, SettingsError, load_settings
+from sensors.replay import ReplayError
 
 EXIT_USAGE = 2
 
@@ -54,6 +55,13 @@ def _speed(text: str) -> float:
     return value
 
 
+def _replay_speed(text: str) -> float:
+    value = _number(text, "speed", 1e6)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"speed must be >= 0, got {text!r}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="dwatch", description="Dniester Watch: river-border surveillance and SAR dispatch.")
     p.add_argument("--config", type=Path, help="TOML settings file (environment DWATCH_* overrides it)")
@@ -70,6 +78,14 @@ def build_parser() -> argparse.ArgumentParser:
     loc.add_argument("lon", type=_lon, help="longitude, degrees east")
     loc.add_argument("lat", type=_lat, help="latitude, degrees north")
 
+    rep = sub.add_parser("replay", help="feed recordings (NMEA radar, AIS, ASTERIX, MAVLink tlog) through the sensors")
+    rep.add_argument("files", type=Path, nargs="+", metavar="FILE")
+    rep.add_argument("--speed", type=_replay_speed, default=1.0, help="1 = original timing, 10 = ten times faster, 0 = flat out")
+    rep.add_argument("--agency", choices=["MD", "UA"], default="MD", help="agency owning the recorded sensors")
+    rep.add_argument("--site", type=_lonlat, metavar="LON,LAT", help="radar site, for radar recordings")
+    rep.add_argument("--out", type=Path, help="write every decoded message as JSON lines to this file")
+    rep.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+
     route = sub.add_parser("route", help="travel time by water between two points (JSON)")
     route.add_argument("origin", type=_lonlat, metavar="LON,LAT")
     route.add_argument("destination", type=_lonlat, metavar="LON,LAT")
@@ -82,7 +98,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings(getattr(args, "serve_config", None) or args.config)
         return _run(args, settings)
-    except (SettingsError, GeoError) as exc:
+    except (SettingsError, GeoError, ReplayError) as exc:
         print(f"dwatch: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
@@ -92,6 +108,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run(args: argparse.Namespace, settings: Settings) -> int:
     from geo.river import RiverModel  # deferred: argument errors answer without loading geodata
 
+    if args.command == "replay":
+        from sar.replay_cmd import run_replay
+
+        return run_replay(args)
     if args.command in ("demo", "serve"):
         return _serve(settings, args.host if args.command == "demo" else None, getattr(args, "port", None))
     river = RiverModel(settings.geo)

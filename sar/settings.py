@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from geo.config import GeoSettings, RoutingSettings
+from sensors.registry import SensorConfig
 
 
 class SettingsError(Exception):
@@ -43,6 +44,7 @@ class Settings(BaseSettings):
     routing: RoutingSettings = Field(default_factory=RoutingSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
     ui: UISettings = Field(default_factory=UISettings)
+    sensors: list[SensorConfig] = Field(default_factory=list)
 
     @classmethod
     def settings_customise_sources(

@@ -143,6 +143,10 @@ class SensorAdapter:
             while c.buckets and c.buckets[0][0] <= sec - RATE_WINDOW_S:
                 c.buckets.popleft()
 
+    def rejected(self) -> dict[str, int]:
+        """Rejects so far, by reason."""
+        return dict(self._c.rejected)
+
     def health(self) -> SensorHealth:
         c = self._c
         now = self.clock.now()

@@ -15,14 +15,7 @@ from geo.river import RiverModel
 
 def _offset_point(river: RiverModel, section: str, km: float, offset_m: float) -> tuple[float, float]:
     """The lon/lat offset_m to the right (looking downstream) of the axis point at km."""
-    axis = river.section(section).axis
-    s = km * 1000
-    p0, p1, mid = axis.interpolate(s - 2), axis.interpolate(s + 2), axis.interpolate(s)
-    dx, dy = p1.x - p0.x, p1.y - p0.y
-    n = float(np.hypot(dx, dy))
-    x, y = mid.x + offset_m * dy / n, mid.y - offset_m * dx / n
-    lon, lat = river.projector.to_lonlat([x], [y])
-    return float(lon[0]), float(lat[0])
+    return river.axis_point(section, km, offset_m)
 
 
 def test_section_lengths_match_provenance(river: RiverModel) -> None:
@@ -192,7 +185,9 @@ def test_water_and_side_are_consistent(river: RiverModel, section: str, frac: fl
     km = frac * river.section(section).length_m / 1000
     loc = river.locate(*_offset_point(river, section, km, offset))
     assert loc.offset_m is not None
-    assert loc.on_water == (abs(loc.offset_m) <= river.settings.water_half_width_m)
+    edge = river.settings.water_half_width_m
+    if abs(abs(loc.offset_m) - edge) > 0.01:  # offset_m is rounded to cm
+        assert loc.on_water == (abs(loc.offset_m) <= edge)
     assert abs(loc.offset_m) <= abs(offset) + 0.01  # the nearest axis point is never farther
     if loc.on_water and abs(loc.offset_m) > 0.05:
         assert loc.side == ("MD" if loc.offset_m > 0 else "UA")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from importlib import resources
 
 import xstatic.pkg.leaflet
@@ -13,29 +15,64 @@ from geo.layers import build_layers
 from geo.river import RiverModel
 from geo.routing import RouteGraph
 from sar import __version__
-from sar.api import geo, health, routes
+from sar.api import geo, health, routes, sensors
 from sar.api.errors import install_error_handlers
+from sar.bus import InProcessBus
 from sar.settings import Settings
+from sensors.adapter import Clock, SystemClock
+from sensors.hub import SensorHub
+from sensors.model import SensorMessage
 
 
-def create_app(settings: Settings, river: RiverModel | None = None, route_graph: RouteGraph | None = None) -> FastAPI:
-    """Build the app; the river model and route graph are built from settings unless given."""
+def create_app(
+    settings: Settings,
+    river: RiverModel | None = None,
+    route_graph: RouteGraph | None = None,
+    clock: Clock | None = None,
+    bus: InProcessBus | None = None,
+) -> FastAPI:
+    """Build the app; collaborators not given are built from settings. The configured sensors
+    start listening when the app starts and stop when it stops."""
     river = river or RiverModel(settings.geo)
     route_graph = route_graph or RouteGraph(river, settings.routing)
+    bus = bus or InProcessBus()
+    hub = SensorHub(settings.sensors, _publisher(bus, settings), clock or SystemClock())
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await hub.start()
+        try:
+            yield
+        finally:
+            await hub.stop()
+
     app = FastAPI(
         title="Dniester Watch",
         version=__version__,
         description="River-border surveillance and SAR dispatch for the Dniester (MD-UA).",
+        lifespan=lifespan,
     )
     app.state.settings = settings
     app.state.river = river
     app.state.routes = route_graph
     app.state.layers = build_layers(river)
+    app.state.bus = bus
+    app.state.hub = hub
     install_error_handlers(app)
-    for module in (health, geo, routes):
+    for module in (health, geo, routes, sensors):
         app.include_router(module.router)
     _mount_web(app)
     return app
+
+
+def _publisher(bus: InProcessBus, settings: Settings) -> Callable[[SensorMessage], None]:
+    """Sensor messages go on the bus under ``sensors.<agency>.<sensor_id>``."""
+    agency = {c.id: c.agency for c in settings.sensors}
+
+    def publish(msg: SensorMessage) -> None:
+        bus.publish(f"sensors.{agency.get(msg.sensor_id, 'xx')}.{msg.sensor_id}", msg)
+
+    return publish
 
 
 def _mount_web(app: FastAPI) -> None:

@@ -1,0 +1,71 @@
+"""``/api/sensors``: health of every sensor, and the HTTP way in for sensor messages."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from pydantic import BaseModel
+
+from sensors.hub import SensorHub, UnknownSensor
+
+router = APIRouter(prefix="/api/sensors", tags=["sensors"])
+
+MAX_BODY = 1 << 20
+
+
+def _hub(request: Request) -> SensorHub:
+    hub: SensorHub = request.app.state.hub
+    return hub
+
+
+Hub = Annotated[SensorHub, Depends(_hub)]
+
+
+class SensorHealthOut(BaseModel):
+    sensor_id: str
+    kind: str
+    agency: str
+    transport: str
+    status: str
+    last_message_at: datetime | None
+    rate_per_s: float
+    accepted: int
+    rejected: dict[str, int]
+    expected_period_s: float
+
+
+class IngestResult(BaseModel):
+    messages: int
+    rejected: dict[str, int]
+
+
+@router.get("", response_model=list[SensorHealthOut])
+def sensors(hub: Hub) -> list[SensorHealthOut]:
+    """Each sensor: status (ok, stale, no_data), last message, rate over 60 s, counts."""
+    return [
+        SensorHealthOut(
+            sensor_id=h.sensor_id, kind=h.kind.value, agency=h.agency,
+            transport=hub.configs[h.sensor_id].transport.kind, status=h.status.value,
+            last_message_at=h.last_message_at, rate_per_s=h.rate_per_s, accepted=h.accepted,
+            rejected=h.rejected, expected_period_s=h.expected_period_s,
+        )
+        for h in hub.health()
+    ]
+
+
+@router.post("/{sensor_id}/ingest", response_model=IngestResult, status_code=202)
+async def ingest(sensor_id: str, request: Request, hub: Hub) -> IngestResult:
+    """One message body (a camera's JSON event, NMEA lines, ...) for a configured sensor.
+    422 when nothing in it could be used, with the reasons."""
+    body = await request.body()
+    if len(body) > MAX_BODY:
+        raise HTTPException(413, f"body of {len(body)} bytes exceeds {MAX_BODY}")
+    try:
+        made, rejected = hub.post(sensor_id, body)
+    except UnknownSensor:
+        raise HTTPException(404, f"no sensor {sensor_id!r} is configured") from None
+    if made == 0 and rejected:
+        raise HTTPException(422, "rejected: " + ", ".join(f"{k} x{n}" for k, n in sorted(rejected.items())))
+    return IngestResult(messages=made, rejected=rejected)
