@@ -3,7 +3,8 @@
 #   ./dev.sh demo [--port 8000]   set everything up, start the live demo (http://127.0.0.1:8000/)
 #   ./dev.sh test [pytest args]   set everything up, run the whole test suite
 # It creates .venv (installing python3-venv with apt if needed), installs the project into it,
-# and for the tests installs Debian's chromium (for the browser tests) when it is missing.
+# and for the tests installs Debian's chromium (browser tests) and starts Mosquitto (MQTT tests)
+# when they are missing.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -42,6 +43,31 @@ ensure_chromium() {
     [ -x /usr/bin/chromium ] || apt_install chromium
 }
 
+port_open() {
+    .venv/bin/python - "$1" <<'PY'
+import socket, sys
+try:
+    socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=1).close()
+except OSError:
+    sys.exit(1)
+PY
+}
+
+ensure_mosquitto() {
+    # The MQTT transport tests talk to a real broker on 127.0.0.1:1883.
+    port_open 1883 && return 0
+    command -v mosquitto >/dev/null || apt_install mosquitto
+    echo "dev.sh: starting mosquitto on 127.0.0.1:1883" >&2
+    if [ -f /etc/mosquitto/mosquitto.conf ]; then
+        mosquitto -d -c /etc/mosquitto/mosquitto.conf
+    else
+        mosquitto -d -p 1883
+    fi
+    for _ in $(seq 50); do port_open 1883 && return 0; sleep 0.1; done
+    echo "dev.sh: mosquitto did not start" >&2
+    return 1
+}
+
 cmd=${1:-}
 [ $# -gt 0 ] && shift
 case "$cmd" in
@@ -52,6 +78,7 @@ case "$cmd" in
     test)
         ensure_venv "[test]"
         ensure_chromium
+        ensure_mosquitto
         exec .venv/bin/python -m pytest "$@"
         ;;
     *)

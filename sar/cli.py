@@ -80,7 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     rep = sub.add_parser("replay", help="feed recordings (NMEA radar, AIS, ASTERIX, MAVLink tlog) through the sensors")
     rep.add_argument("files", type=Path, nargs="+", metavar="FILE")
-    rep.add_argument("--speed", type=_replay_speed, default=1.0, help="1 = original timing, 10 = ten times faster, 0 = flat out")
+    rep.add_argument(
+        "--speed", type=_replay_speed, default=1.0, help="1 = original timing, 10 = ten times faster, 0 = flat out"
+    )
     rep.add_argument("--agency", choices=["MD", "UA"], default="MD", help="agency owning the recorded sensors")
     rep.add_argument("--site", type=_lonlat, metavar="LON,LAT", help="radar site, for radar recordings")
     rep.add_argument("--out", type=Path, help="write every decoded message as JSON lines to this file")

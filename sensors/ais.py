@@ -24,9 +24,8 @@ Accuracy (1 sigma): the ITU-R M.1371 position accuracy flag says better (1) or w
 Type 27 positions are cut to 1/10 minute (185 m of latitude), hence about 200 m, and its speed
 to whole knots. lon 0 with lat 0 is a transponder without a fix and counts as not available.
 
-Reject reasons: not_ais, malformed, bad_checksum, short_payload, incomplete_multipart,
-unsupported_type, base_station, invalid_part_number, position_unavailable, bad_position,
-virtual_aton. The encoders at the end write sentences for the scenario simulator.
+Reject reasons are listed in ``REJECT_REASONS``. The encoders at the end write AIVDM sentences
+for the scenario simulator.
 """
 
 from __future__ import annotations
@@ -44,31 +43,12 @@ from pydantic import Field
 
 from sensors.adapter import Framing
 from sensors.config import SensorConfigBase
-from sensors.model import (
-    Decoded,
-    Observation,
-    Position,
-    Reject,
-    SensorKind,
-    SensorMessage,
-    TargetClass,
-    VesselStatic,
-    Velocity,
-)
+from sensors.model import Decoded, Observation, Position, Reject, SensorKind, TargetClass, Velocity, VesselStatic
 
 KNOT_MPS = 1852.0 / 3600.0
-REJECT_REASONS = (
-    "not_ais",
-    "malformed",
-    "bad_checksum",
-    "short_payload",
-    "incomplete_multipart",
-    "unsupported_type",
-    "base_station",
-    "invalid_part_number",
-    "position_unavailable",
-    "bad_position",
-    "virtual_aton",
+REJECT_REASONS = tuple(
+    "not_ais malformed bad_checksum short_payload incomplete_multipart unsupported_type base_station"
+    " invalid_part_number position_unavailable bad_position virtual_aton".split()
 )
 NAV_STATUS = {
     0: "under_way_using_engine",
@@ -85,7 +65,7 @@ NAV_STATUS = {
     14: "ais_sart_active",
 }  # 9, 10, 13 reserved and 15 "not defined": no status
 DEVICE_STATUS = {970: "ais_sart", 972: "man_overboard", 974: "epirb"}  # by the first 3 MMSI digits
-# Bits up to the end of the last field read, per type (type 24: per part; type 5: see _type5).
+# Bits up to the end of the last field read, per type (type 24: per part; type 5: see _static).
 _MIN_BITS = {1: 143, 2: 143, 3: 143, 5: 420, 18: 139, 19: 301, 21: 272, 27: 94}
 _MIN_BITS_24 = {0: 160, 1: 162}
 _ADDRESS = re.compile(rb"[!$][A-Z0-9]{2,10},")
@@ -235,7 +215,9 @@ class AisDecoder:
         status = NAV_STATUS.get(int(m.status)) if m.msg_type in (1, 2, 3) else None
         velocity = _velocity(sog, cog, self.config.speed_accuracy_mps)
         heading = float(m.heading) if 0 <= m.heading < 360 else None
-        out.messages.append(self._observation(m.mmsi, _position(m.lon, m.lat, accuracy_m), velocity, heading, status, r))
+        out.messages.append(
+            self._observation(m.mmsi, _position(m.lon, m.lat, accuracy_m), velocity, heading, status, r)
+        )
 
     def _long_range(self, m: Any, r: _Report, out: Decoded) -> None:
         """Type 27: coarse position, whole-knot speed and whole-degree course."""
@@ -251,17 +233,15 @@ class AisDecoder:
             raise _Refused("virtual_aton", f"virtual aid to navigation {m.mmsi}: no physical object")
         accuracy_m = self.config.high_accuracy_m if m.accuracy else self.config.low_accuracy_m
         position = _position(m.lon, m.lat, accuracy_m)
-        length_m, beam_m = _dimensions(m.to_bow, m.to_stern, m.to_port, m.to_starboard)
+        length_m, beam_m = _dimensions(m)
         name = _text(m.full_name)
         out.messages.append(VesselStatic(self.config.id, r.time, m.mmsi, name, None, None, length_m, beam_m, raw=r.raw))
         status = "aton_off_position" if m.off_position else "aton"
-        obs = self._observation(m.mmsi, position, None, None, status, r)
-        out.messages.append(_replace_class(obs, TargetClass.UNKNOWN, 0.0))
+        out.messages.append(self._observation(m.mmsi, position, None, None, status, r, fixed_object=True))
 
     def _static(self, m: Any, r: _Report, bits: int) -> VesselStatic:
         """Types 5, 19, 24 (one part): what the message carries; the rest None."""
-        dims = [getattr(m, k, None) for k in ("to_bow", "to_stern", "to_port", "to_starboard")]
-        length_m, beam_m = _dimensions(*dims) if None not in dims else (None, None)
+        length_m, beam_m = _dimensions(m)
         ship_type = getattr(m, "ship_type", None)
         imo = getattr(m, "imo", None)
         destination = getattr(m, "destination", None) if bits >= 422 else None  # 420-bit type 5: cut short
@@ -280,10 +260,23 @@ class AisDecoder:
         )
 
     def _observation(
-        self, mmsi: int, position: Position, velocity: Velocity | None, heading: float | None, status: str | None, r: _Report
+        self,
+        mmsi: int,
+        position: Position,
+        velocity: Velocity | None,
+        heading: float | None,
+        status: str | None,
+        r: _Report,
+        fixed_object: bool = False,
     ) -> Observation:
+        """A vessel report (a person for a man-overboard device); an aid to navigation is unclassed."""
         device = DEVICE_STATUS.get(mmsi // 1_000_000)
-        person = device == "man_overboard"
+        if fixed_object:
+            target_class, confidence = TargetClass.UNKNOWN, 0.0
+        elif device == "man_overboard":
+            target_class, confidence = TargetClass.PERSON, self.config.class_confidence
+        else:
+            target_class, confidence = TargetClass.VESSEL, self.config.class_confidence
         return Observation(
             sensor_id=self.config.id,
             sensor_kind=SensorKind.AIS,
@@ -291,8 +284,8 @@ class AisDecoder:
             position=position,
             velocity=velocity,
             target_id=str(mmsi),
-            target_class=TargetClass.PERSON if person else TargetClass.VESSEL,
-            class_confidence=self.config.class_confidence,
+            target_class=target_class,
+            class_confidence=confidence,
             heading_deg=heading,
             status=device or status,
             raw=r.raw,
@@ -359,8 +352,9 @@ def _velocity(sog_kn: float | None, cog_deg: float | None, accuracy_mps: float) 
     return Velocity(sog_kn * KNOT_MPS, float(cog_deg), accuracy_mps)
 
 
-def _dimensions(bow: int, stern: int, port: int, starboard: int) -> tuple[float | None, float | None]:
-    """Length and beam from the antenna offsets; 0 means not available."""
+def _dimensions(m: Any) -> tuple[float | None, float | None]:
+    """Length and beam from the antenna offsets (0 = not available); None where the message has none."""
+    bow, stern, port, starboard = (getattr(m, k, None) or 0 for k in ("to_bow", "to_stern", "to_port", "to_starboard"))
     return (float(bow + stern) or None, float(port + starboard) or None)
 
 
@@ -369,12 +363,92 @@ def _text(value: str | None) -> str | None:
     return (value or "").strip("@ ") or None
 
 
-def _replace_class(obs: Observation, target_class: TargetClass, confidence: float) -> Observation:
-    from dataclasses import replace
-
-    return replace(obs, target_class=target_class, class_confidence=confidence)
-
-
 def _incomplete(group: _Group, why: str) -> Reject:
     got = ",".join(str(n) for n in sorted(group.parts))
     return Reject("incomplete_multipart", f"fragments {got} of {group.count} dropped: {why}", b"\n".join(group.lines))
+
+
+# --- encoders for the scenario simulator -------------------------------------------------------
+
+_SIXBIT = frozenset("@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_ !\"#$%&'()*+,-./0123456789:;<=>?")
+_Fields = dict[str, str | int | float | bytes | bool]
+
+
+def encode_position(
+    mmsi: int,
+    lon: float,
+    lat: float,
+    sog_kn: float | None = None,
+    cog_deg: float | None = None,
+    heading_deg: float | None = None,
+    *,
+    msg_type: Literal[1, 18] = 1,
+    status: int = 0,
+    high_accuracy: bool = True,
+    channel: Literal["A", "B"] = "A",
+) -> list[str]:
+    """AIVDM line of a Class A (type 1) or Class B (type 18) position report; None = not available."""
+    data: _Fields = {"type": msg_type, "mmsi": mmsi, "lon": lon, "lat": lat, "accuracy": high_accuracy, "second": 60}
+    data["speed"] = _tenths(sog_kn, 1022, 1023)
+    data["course"] = _tenths(None if cog_deg is None else round(cog_deg * 10) % 3600 / 10, 3599, 3600)
+    data["heading"] = 511 if heading_deg is None else round(heading_deg) % 360
+    if msg_type == 1:
+        data["status"] = status
+    return encode_dict(data, talker_id="AI", sentence_type="VDM", radio_channel=channel)
+
+
+def encode_static(
+    mmsi: int,
+    name: str | None,
+    callsign: str | None,
+    ship_type: int = 0,
+    length_m: float | None = None,
+    beam_m: float | None = None,
+    imo: int | None = None,
+    destination: str | None = None,
+    *,
+    class_b: bool = False,
+    seq_id: int = 0,
+    channel: Literal["A", "B"] = "A",
+) -> list[str]:
+    """AIVDM lines of static data: type 5 (two sentences) or, for Class B, type 24 parts A and B.
+    Text outside the AIS 6-bit set becomes '?'; the antenna is put amidships."""
+    length = min(round(length_m or 0), 1022)
+    beam = min(round(beam_m or 0), 126)
+    dims: _Fields = {
+        "to_bow": length // 2,
+        "to_stern": length - length // 2,
+        "to_port": beam // 2,
+        "to_starboard": beam - beam // 2,
+    }
+    common: _Fields = {"mmsi": mmsi, "ship_type": ship_type, "callsign": _sixbit(callsign, 7), **dims}
+    kw: dict[str, Any] = {"talker_id": "AI", "sentence_type": "VDM", "radio_channel": channel}
+    if class_b:
+        part_a: _Fields = {"type": 24, "mmsi": mmsi, "partno": 0, "shipname": _sixbit(name, 20)}
+        return encode_dict(part_a, **kw) + encode_dict({**common, "type": 24, "partno": 1}, **kw)
+    data: _Fields = {
+        **common,
+        "type": 5,
+        "ais_version": 2,
+        "imo": imo or 0,
+        "shipname": _sixbit(name, 20),
+        "destination": _sixbit(destination, 20),
+    }
+    return encode_dict(data, seq_id=seq_id, **kw)
+
+
+def with_tag_block(line: str, at: datetime, source: str = "sim") -> str:
+    """The line behind an NMEA 4.0 tag block carrying the receiver time (``c:``, unix seconds)."""
+    payload = f"s:{source},c:{int(at.timestamp())}"
+    return f"\\{payload}*{reduce(xor, payload.encode(), 0):02X}\\{line}"
+
+
+def _tenths(value: float | None, max_raw: int, na_raw: int) -> float:
+    """A value for a pyais 1/10-unit field. pyais truncates value*10 to an integer, so half a unit
+    is added to make that a rounding."""
+    raw = na_raw if value is None else min(max(round(value * 10), 0), max_raw)
+    return (raw + 0.5) / 10.0
+
+
+def _sixbit(text: str | None, size: int) -> str:
+    return "".join(c if c in _SIXBIT else "?" for c in (text or "").upper()[:size])

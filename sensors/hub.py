@@ -50,7 +50,9 @@ def make_source(adapter: SensorAdapter, cfg: SensorConfigBase) -> Source:
 class SensorHub:
     """Builds one adapter and one source per configured sensor; messages go to ``sink``."""
 
-    def __init__(self, configs: Sequence[SensorConfigBase], sink: Callable[[SensorMessage], None], clock: Clock) -> None:
+    def __init__(
+        self, configs: Sequence[SensorConfigBase], sink: Callable[[SensorMessage], None], clock: Clock
+    ) -> None:
         self.configs = {c.id: c for c in configs}
         if len(self.configs) != len(configs):
             raise ValueError("sensor ids must be unique")
@@ -58,8 +60,13 @@ class SensorHub:
         self.sources: dict[str, Source] = {}
         for cfg in configs:
             adapter = SensorAdapter(
-                cfg.id, make_decoder(cfg), sink, clock, agency=cfg.agency,
-                expected_period_s=cfg.expected_period_s, stale_after_periods=cfg.stale_after_periods,
+                cfg.id,
+                make_decoder(cfg),
+                sink,
+                clock,
+                agency=cfg.agency,
+                expected_period_s=cfg.expected_period_s,
+                stale_after_periods=cfg.stale_after_periods,
             )
             self.adapters[cfg.id] = adapter
             self.sources[cfg.id] = make_source(adapter, cfg)

@@ -44,7 +44,9 @@ class Position:
     accuracy_m: float
 
     def __post_init__(self) -> None:
-        if not (math.isfinite(self.lon) and math.isfinite(self.lat) and -180 <= self.lon <= 180 and -90 <= self.lat <= 90):
+        if not (
+            math.isfinite(self.lon) and math.isfinite(self.lat) and -180 <= self.lon <= 180 and -90 <= self.lat <= 90
+        ):
             raise ValueError(f"invalid position lon={self.lon} lat={self.lat}")
         if not (math.isfinite(self.accuracy_m) and self.accuracy_m > 0):
             raise ValueError(f"position accuracy must be positive, got {self.accuracy_m}")

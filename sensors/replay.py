@@ -41,17 +41,17 @@ def detect_format(path: Path) -> str:
         return "drone_mavlink"
     try:
         with path.open("rb") as f:
-            head = f.read(4096)
+            head = f.read(1 << 16)
     except OSError as exc:
         raise ReplayError(f"cannot read {path}: {exc.strerror}") from None
     if not head:
         raise ReplayError(f"{path} is empty")
-    text = head.lstrip()
+    text = b"\n".join(line for line in head.splitlines() if not line.startswith(b"#")).lstrip()
     if text[:1] in (b"!", b"\\", b"$"):
-        if b"VDM," in head or b"VDO," in head:
-            return "ais"
-        if b"TTM," in head or b"TLL," in head:
-            return "radar_nmea"
+        ais = head.count(b"VDM,") + head.count(b"VDO,")
+        radar = head.count(b"TTM,") + head.count(b"TLL,")
+        if ais or radar:
+            return "ais" if ais >= radar else "radar_nmea"
     if head[0] in (10, 62) and len(head) >= 3 and int.from_bytes(head[1:3], "big") >= 3:
         return "radar_asterix"
     raise ReplayError(f"cannot tell the format of {path}: not AIVDM, radar NMEA (TTM/TLL), ASTERIX or a .tlog")
@@ -109,10 +109,13 @@ def _frames(path: Path, framing: Framing, fmt: str) -> Iterator[tuple[bytes, dat
 
 
 def _framed(f: IO[bytes], framer: StreamFramer) -> Iterator[tuple[bytes, datetime | None, int]]:
+    """Frames of a file; in text recordings, lines starting with '#' are comments, not input."""
     while chunk := f.read(READ_CHUNK):
         frames, _rejects = framer.feed(chunk)
         share = len(chunk) // max(len(frames), 1)
         for frame in frames:
+            if framer.framing is Framing.LINES and frame.startswith(b"#"):
+                continue
             yield frame, None, share
 
 

@@ -13,6 +13,7 @@ import threading
 from typing import Any, Protocol
 
 import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
 
 from sensors.adapter import SensorAdapter
 from sensors.config import MqttTransport, TcpClientTransport, TcpServerTransport, UdpTransport
@@ -127,8 +128,14 @@ class TcpClientSource:
             try:
                 reader, writer = await asyncio.open_connection(self.cfg.host, self.cfg.port)
             except OSError as exc:
-                log.warning("sensor %s: cannot connect to %s:%d (%s), retry in %.1f s",
-                            self.adapter.sensor_id, self.cfg.host, self.cfg.port, exc, delay)
+                log.warning(
+                    "sensor %s: cannot connect to %s:%d (%s), retry in %.1f s",
+                    self.adapter.sensor_id,
+                    self.cfg.host,
+                    self.cfg.port,
+                    exc,
+                    delay,
+                )
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self.cfg.reconnect_max_s)
                 continue
@@ -158,7 +165,7 @@ class MqttSource:
         self.cfg = cfg
         self.connected = threading.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"dwatch-{adapter.sensor_id}")
+        self._client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"dwatch-{adapter.sensor_id}")
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
         self._client.on_message = self._on_message
@@ -175,8 +182,13 @@ class MqttSource:
             return
         client.subscribe(self.cfg.topic, qos=1)
         self.connected.set()
-        log.info("sensor %s: subscribed to mqtt %s on %s:%d", self.adapter.sensor_id, self.cfg.topic,
-                 self.cfg.host, self.cfg.port)
+        log.info(
+            "sensor %s: subscribed to mqtt %s on %s:%d",
+            self.adapter.sensor_id,
+            self.cfg.topic,
+            self.cfg.host,
+            self.cfg.port,
+        )
 
     def _on_disconnect(self, _c: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
         self.connected.clear()

@@ -7,6 +7,7 @@ import re
 import shlex
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -47,3 +48,14 @@ def test_readme_example(command: str, shown: str) -> None:
     if partial:
         got = {k: got[k] for k in want}
     assert got == want
+
+
+def test_readme_toml_examples_are_valid_settings(tmp_path: Path) -> None:
+    from sar.settings import load_settings
+
+    blocks = re.findall(r"```toml\n(.*?)```", (REPO / "README.md").read_text(encoding="utf-8"), re.S)
+    assert blocks
+    for i, block in enumerate(blocks):
+        path = tmp_path / f"example{i}.toml"
+        path.write_text(block, encoding="utf-8")
+        load_settings(path)

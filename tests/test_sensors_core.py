@@ -12,6 +12,7 @@ from sensors.framing import StreamFramer, split_datagram
 from sensors.model import SensorMessage
 from tests.sensor_fixtures import T0, LineDecoder, ManualClock
 
+
 def test_line_framer_keeps_partial_lines_across_chunks() -> None:
     f = StreamFramer(Framing.LINES)
     assert f.feed(b"!AIVDM,1\r\n!AIV") == ([b"!AIVDM,1"], [])

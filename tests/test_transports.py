@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 
 import paho.mqtt.client as mqtt
 import pytest
+from paho.mqtt.enums import CallbackAPIVersion
 
 from sensors.adapter import SensorAdapter, SystemClock
 from sensors.config import MqttTransport, TcpClientTransport, TcpServerTransport, UdpTransport
@@ -144,7 +145,7 @@ def test_mqtt_against_the_real_broker() -> None:
         await src.start()
         await asyncio.get_running_loop().run_in_executor(None, src.connected.wait, 5.0)
         assert src.connected.is_set()
-        pub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
+        pub = mqtt.Client(CallbackAPIVersion.VERSION2)
         pub.connect(MQTT_HOST, MQTT_PORT)
         pub.loop_start()
         for payload in (b"28.1,48.1", b"not a position", b"28.2,48.2"):

@@ -46,10 +46,16 @@ def sensors(hub: Hub) -> list[SensorHealthOut]:
     """Each sensor: status (ok, stale, no_data), last message, rate over 60 s, counts."""
     return [
         SensorHealthOut(
-            sensor_id=h.sensor_id, kind=h.kind.value, agency=h.agency,
-            transport=hub.configs[h.sensor_id].transport.kind, status=h.status.value,
-            last_message_at=h.last_message_at, rate_per_s=h.rate_per_s, accepted=h.accepted,
-            rejected=h.rejected, expected_period_s=h.expected_period_s,
+            sensor_id=h.sensor_id,
+            kind=h.kind.value,
+            agency=h.agency,
+            transport=hub.configs[h.sensor_id].transport.kind,
+            status=h.status.value,
+            last_message_at=h.last_message_at,
+            rate_per_s=h.rate_per_s,
+            accepted=h.accepted,
+            rejected=h.rejected,
+            expected_period_s=h.expected_period_s,
         )
         for h in hub.health()
     ]
@@ -66,6 +72,6 @@ async def ingest(sensor_id: str, request: Request, hub: Hub) -> IngestResult:
         made, rejected = hub.post(sensor_id, body)
     except UnknownSensor:
         raise HTTPException(404, f"no sensor {sensor_id!r} is configured") from None
-    if made == 0 and rejected:
+    if made == 0 and set(rejected) - {"duplicate"}:  # a resent duplicate is harmless, not an error
         raise HTTPException(422, "rejected: " + ", ".join(f"{k} x{n}" for k, n in sorted(rejected.items())))
     return IngestResult(messages=made, rejected=rejected)
