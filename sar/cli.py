@@ -8,7 +8,7 @@ import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from geo.errors import GeoError
 from geo.routing import KNOT_MPS
@@ -70,6 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="run the whole system on the built-in data; live map in the browser")
     demo.add_argument("--host", default="127.0.0.1")
     demo.add_argument("--port", type=int, default=8000)
+    demo.add_argument("--speed", type=_replay_speed, default=1.0, help="simulation speed (1 = real time)")
+    demo.add_argument("--seed", type=int, default=0, help="scenario seed (same seed, same drill)")
+    demo.add_argument("--truth", type=Path, help="write the scenario's ground truth as JSON lines here")
 
     serve = sub.add_parser("serve", help="run the server as configured (production)")
     serve.add_argument("--config", dest="serve_config", type=Path, required=True, help="TOML settings file")
@@ -114,8 +117,10 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         from sar.replay_cmd import run_replay
 
         return run_replay(args)
-    if args.command in ("demo", "serve"):
-        return _serve(settings, args.host if args.command == "demo" else None, getattr(args, "port", None))
+    if args.command == "demo":
+        return _demo(settings, args)
+    if args.command == "serve":
+        return _serve(settings, None, None)
     river = RiverModel(settings.geo)
     if args.command == "locate":
         _print(river.locate(args.lon, args.lat).to_dict())
@@ -128,17 +133,35 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _serve(settings: Settings, host: str | None, port: int | None) -> int:
+def _serve(settings: Settings, host: str | None, port: int | None, app: Any = None, access_log: bool = True) -> int:
     import uvicorn
 
     from sar.api.app import create_app
 
     host = host or settings.server.host
     port = port or settings.server.port
-    app = create_app(settings)
+    app = app or create_app(settings)
     print(f"Dniester Watch: live map at http://{host}:{port}/  (API docs at /docs; Ctrl-C stops)", flush=True)
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    uvicorn.run(app, host=host, port=port, log_level="info", access_log=access_log)
     return 0
+
+
+def _demo(settings: Settings, args: argparse.Namespace) -> int:
+    from geo.river import RiverModel
+    from sar.api.app import create_app
+    from sar.demo import MQTT_HOST, broker_reachable, demo_settings, simulator_lifespan
+    from sensors.sim.scenario import DemoPorts
+
+    mqtt = broker_reachable(MQTT_HOST, 1883)
+    if not mqtt:
+        print(f"Dniester Watch demo: no MQTT broker at {MQTT_HOST}:1883, camera events go over HTTP", flush=True)
+    ports = DemoPorts.free()
+    settings = demo_settings(settings, ports, mqtt)
+    river = RiverModel(settings.geo)
+    base_url = f"http://127.0.0.1:{args.port}"
+    companion = simulator_lifespan(river, ports, base_url, args.seed, args.speed, mqtt, args.truth)
+    app = create_app(settings, river=river, companion=companion)
+    return _serve(settings, args.host, args.port, app, access_log=False)  # the simulator POSTs a lot
 
 
 def _print(obj: object) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import threading
 from typing import Any, Protocol
 
@@ -165,7 +166,7 @@ class MqttSource:
         self.cfg = cfg
         self.connected = threading.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"dwatch-{adapter.sensor_id}")
+        self._client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"dwatch-{adapter.sensor_id}-{os.getpid()}")
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
         self._client.on_message = self._on_message

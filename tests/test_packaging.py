@@ -34,6 +34,7 @@ def test_wheel_carries_data_and_works_outside_the_source_tree(tmp_path: Path) ->
     ):
         assert f"dwatch_data/{f}" in names
     assert {"sar/web/index.html", "sar/web/app.js", "sar/web/style.css"} <= names
+    assert {"sensors/sim/__init__.py", "sensors/sim/scenario.py", "sar/api/sensors.py"} <= names
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -57,5 +58,27 @@ def test_serve_uses_its_config_file(tmp_path: Path) -> None:
         )
         route = json.loads(body)
         assert route["eta_s"] == pytest.approx(route["distance_m"] / (10 * 1852 / 3600 + 0.5), rel=0.01)
+    finally:
+        stop_server(server)
+
+
+def test_demo_runs_the_scenario_into_every_sensor(tmp_path: Path) -> None:
+    truth = tmp_path / "truth.jsonl"
+    server = start_server(["demo", "--speed", "20", "--seed", "3", "--truth", str(truth)])
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            status, body = get(server.url + "/api/sensors")
+            sensors = json.loads(body)
+            if all(s["accepted"] > 0 for s in sensors):
+                break
+            time.sleep(0.5)
+        assert {s["sensor_id"] for s in sensors} == {
+            "md-radar-otaci", "ua-radar-yampil", "md-radar-palanca", "md-ais",
+            "md-cam-soroca", "ua-cam-mohyliv", "md-drones", "ua-drones",
+        }  # fmt: skip
+        assert all(s["accepted"] > 0 and s["rejected"] == {} for s in sensors), sensors
+        assert {s["agency"] for s in sensors} == {"MD", "UA"}
+        assert truth.stat().st_size > 0
     finally:
         stop_server(server)

@@ -133,7 +133,7 @@ def test_leaflet_drew_the_layers(loaded: MapPage, demo_server: Server) -> None:
         const out = {n: 0, points: {}, iso2: [], borders: 0, water: 0, circles: 0};
         map.eachLayer(l => {
             out.n += 1;
-            if (l instanceof L.CircleMarker) out.circles += 1;
+            if (l instanceof L.CircleMarker && l.feature) out.circles += 1;
             const f = l.feature;
             if (!f || !(l instanceof L.Path)) return;
             const p = f.properties;
@@ -252,4 +252,17 @@ def test_clicking_a_place_marker_locates_it_and_can_end_a_route(loaded: MapPage,
     page.wait_for_function("document.querySelector('#route dl, #route .error') !== null", timeout=10_000)
     route = rows(page, "#route")
     assert float(route["To km"]) == pytest.approx(want["river_km"], abs=0.01)
+    assert loaded.errors == []
+
+
+def test_sensor_panel_shows_every_demo_sensor(loaded: MapPage, demo_server: Server) -> None:
+    page = loaded.page
+    page.wait_for_function("document.querySelectorAll('#sensors tbody tr').length === 8", timeout=10_000)
+    _, sensors = api(demo_server, "/api/sensors")
+    names = page.locator("#sensors tbody tr td:first-child").all_text_contents()
+    assert sorted(names) == sorted(s["sensor_id"] for s in sensors)
+    with_site = page.evaluate(
+        "() => { let n = 0; map.eachLayer(l => { if (l instanceof L.CircleMarker && !l.feature) n += 1; }); return n; }"
+    )
+    assert with_site == sum(1 for s in sensors if s["site"])
     assert loaded.errors == []

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from importlib import resources
 
 import xstatic.pkg.leaflet
@@ -30,9 +30,11 @@ def create_app(
     route_graph: RouteGraph | None = None,
     clock: Clock | None = None,
     bus: InProcessBus | None = None,
+    companion: Callable[[FastAPI], AbstractAsyncContextManager[None]] | None = None,
 ) -> FastAPI:
     """Build the app; collaborators not given are built from settings. The configured sensors
-    start listening when the app starts and stop when it stops."""
+    start listening when the app starts and stop when it stops; ``companion`` (the demo's
+    simulator) runs while the sensors listen."""
     river = river or RiverModel(settings.geo)
     route_graph = route_graph or RouteGraph(river, settings.routing)
     bus = bus or InProcessBus()
@@ -42,7 +44,11 @@ def create_app(
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await hub.start()
         try:
-            yield
+            if companion is None:
+                yield
+            else:
+                async with companion(_app):
+                    yield
         finally:
             await hub.stop()
 

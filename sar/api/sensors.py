@@ -23,11 +23,18 @@ def _hub(request: Request) -> SensorHub:
 Hub = Annotated[SensorHub, Depends(_hub)]
 
 
+class SiteOut(BaseModel):
+    lon: float
+    lat: float
+    height_m: float
+
+
 class SensorHealthOut(BaseModel):
     sensor_id: str
     kind: str
     agency: str
     transport: str
+    site: SiteOut | None
     status: str
     last_message_at: datetime | None
     rate_per_s: float
@@ -51,6 +58,7 @@ def sensors(hub: Hub) -> list[SensorHealthOut]:
             agency=h.agency,
             transport=hub.configs[h.sensor_id].transport.kind,
             status=h.status.value,
+            site=_site(hub, h.sensor_id),
             last_message_at=h.last_message_at,
             rate_per_s=h.rate_per_s,
             accepted=h.accepted,
@@ -59,6 +67,11 @@ def sensors(hub: Hub) -> list[SensorHealthOut]:
         )
         for h in hub.health()
     ]
+
+
+def _site(hub: SensorHub, sensor_id: str) -> SiteOut | None:
+    site = hub.configs[sensor_id].site
+    return SiteOut(lon=site.lon, lat=site.lat, height_m=site.height_m) if site else None
 
 
 @router.post("/{sensor_id}/ingest", response_model=IngestResult, status_code=202)

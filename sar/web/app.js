@@ -137,6 +137,31 @@ function toggleRouteMode(on) {
   map.getContainer().style.cursor = on ? "crosshair" : "";
 }
 
+const sensorLayer = L.layerGroup().addTo(map);
+const STATUS_COLOUR = { ok: "#2e7d32", stale: "#c62828", no_data: "#777" };
+
+async function pollSensors() {
+  let sensors;
+  try { sensors = await getJSON("/api/sensors"); } catch (err) { return; }
+  const body = document.querySelector("#sensors tbody");
+  body.innerHTML = sensors.length ? "" : '<tr><td colspan="4">none configured</td></tr>';
+  sensorLayer.clearLayers();
+  for (const s of sensors) {
+    const rejected = Object.values(s.rejected).reduce((a, b) => a + b, 0);
+    const tr = document.createElement("tr");
+    tr.innerHTML = "<td>" + esc(s.sensor_id) + "</td><td class=\"st-" + esc(s.status) + "\">" + esc(s.status) +
+      "</td><td>" + s.rate_per_s.toFixed(1) + "</td><td title=\"" + esc(JSON.stringify(s.rejected)) + "\">" +
+      rejected + "</td>";
+    body.appendChild(tr);
+    if (s.site) {
+      L.circleMarker([s.site.lat, s.site.lon], { radius: 6, weight: 2, color: STATUS_COLOUR[s.status] || "#777",
+        fillColor: s.agency === "MD" ? "#1565c0" : "#f9a825", fillOpacity: 0.9, bubblingMouseEvents: false })
+        .bindTooltip(esc(s.sensor_id) + " (" + esc(s.kind) + ", " + esc(s.agency) + "): " + esc(s.status))
+        .addTo(sensorLayer);
+    }
+  }
+}
+
 async function pollHealth() {
   try {
     const h = await getJSON("/api/health");
@@ -158,3 +183,5 @@ getJSON("/api/geo/layers").then(addLayers).catch(err => {
 });
 pollHealth();
 setInterval(pollHealth, 10000);
+pollSensors();
+setInterval(pollSensors, 5000);

@@ -5,7 +5,7 @@ bytes, and the ground truth (positions, true border crossings) is written next t
 """
 
 from sensors.sim.emit import Frame, RunStats, Simulator, TruthLog, make_sim_sensor
-from sensors.sim.scenario import DemoPorts, build_world, demo_sensor_configs, demo_specs
+from sensors.sim.scenario import DemoPorts, build_world, demo_sensor_configs, demo_simulator, demo_specs
 from sensors.sim.sensing import CLUTTER, SensorSpec, SimSensor
 from sensors.sim.world import Entity, EntityState, RiverPath, Waypoint, World
 
@@ -25,6 +25,7 @@ __all__ = [
     "World",
     "build_world",
     "demo_sensor_configs",
+    "demo_simulator",
     "demo_specs",
     "make_sim_sensor",
 ]

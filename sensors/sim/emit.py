@@ -9,10 +9,11 @@ import contextlib
 import json
 import logging
 import math
+import os
 import threading
 import time
 import zlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,7 +21,7 @@ from typing import IO, Any, NamedTuple
 
 import numpy as np
 
-from geo.river import RiverModel
+from geo.river import Crossing, RiverModel
 from sensors.ais import AisConfig
 from sensors.asterix import AsterixConfig
 from sensors.camera import CameraConfig
@@ -38,7 +39,7 @@ from sensors.sim.transmit import (
     TcpListenEmitter,
     UdpEmitter,
 )
-from sensors.sim.world import EntityState, World
+from sensors.sim.world import EntityState, World, bearing_range
 
 log = logging.getLogger("sensors.sim")
 
@@ -91,37 +92,25 @@ class TruthLog:
 
     def records(self, when: datetime, states: Sequence[EntityState]) -> list[dict[str, Any]]:
         out = [_truth_record(when, s) for s in states]
-        pairs = [(self._last[s.id], s) for s in states if s.id in self._last and s.entity.on_water]
-        pairs = [(a, b) for a, b in pairs if a.cycle == b.cycle]
-        if pairs:
-            hit = self.river.crossed_border_many(
-                [a.lon for a, _ in pairs],
-                [a.lat for a, _ in pairs],
-                [b.lon for _, b in pairs],
-                [b.lat for _, b in pairs],
-            )
-            for (a, b), crossed in zip(pairs, hit):
-                c = self.river.crossed_border((a.lon, a.lat), (b.lon, b.lat)) if crossed else None
-                if c is not None:
-                    out.append(
-                        {
-                            "type": "crossing",
-                            "time": when.isoformat(),
-                            "t_s": b.t_s,
-                            "entity": b.id,
-                            "class": b.entity.cls.value,
-                            "cooperative": b.entity.cooperative,
-                            "ais_on": b.ais_on,
-                            "from_side": c.from_side,
-                            "to_side": c.to_side,
-                            "lon": c.lon,
-                            "lat": c.lat,
-                            "section": c.section,
-                            "river_km": c.river_km,
-                        }
-                    )
+        for s in states:
+            a = self._last.get(s.id)
+            if a is None or a.cycle != s.cycle or not s.entity.on_water:
+                continue
+            move_m = bearing_range(a.lon, a.lat, s.lon, s.lat)[1]
+            if a.side == s.side and min(abs(a.offset_m), abs(s.offset_m)) > 2.0 * move_m + 5.0:
+                continue  # a short move well inside one bank's half cannot reach the border
+            c = self.river.crossed_border((a.lon, a.lat), (s.lon, s.lat))
+            if c is not None:
+                out.append(_crossing_record(when, s, c))
         self._last = {s.id: s for s in states}
         return out
+
+
+def _crossing_record(when: datetime, s: EntityState, c: Crossing) -> dict[str, Any]:
+    e = s.entity
+    return {"type": "crossing", "time": when.isoformat(), "t_s": s.t_s, "entity": e.id, "class": e.cls.value,
+            "role": e.role, "cooperative": e.cooperative, "ais_on": s.ais_on, "from_side": c.from_side,
+            "to_side": c.to_side, "lon": c.lon, "lat": c.lat, "section": c.section, "river_km": c.river_km}  # fmt: skip
 
 
 def _truth_record(when: datetime, s: EntityState) -> dict[str, Any]:
@@ -184,7 +173,7 @@ class Simulator:
         }
         self.stats = RunStats()
 
-    def _steps(self, duration_s: float | None) -> Iterator[tuple[float, datetime, list[EntityState]]]:
+    def _steps(self, duration_s: float | None) -> Generator[tuple[float, datetime, list[EntityState]], None, None]:
         """(sim seconds, UTC time, states) every ``dt_s``; truth written on the way."""
         with contextlib.ExitStack() as stack:
             out: IO[str] | None = None
@@ -214,24 +203,32 @@ class Simulator:
         emitters = self._emitters()
         wall0 = time.monotonic()
         try:
-            for t_s, when, states in self._steps(duration_s):
-                if self.speed > 0 and math.isfinite(self.speed):
-                    delay = wall0 + t_s / self.speed - time.monotonic()
-                    if delay > 0 and stop.wait(delay):
+            with contextlib.closing(self._steps(duration_s)) as steps:
+                for t_s, when, states in steps:
+                    if not self._wait(wall0 + t_s / self.speed if self.speed > 0 else 0.0, stop):
                         break
-                if stop.is_set():
-                    break
-                for sid, sensor in self.sensors.items():
-                    for payload in sensor.step(t_s, when, states):
-                        ok = emitters[sid].send(payload, t_s)
-                        counts = self.stats.sent if ok else self.stats.failed
-                        counts[sid] = counts.get(sid, 0) + 1
-                self.stats.steps += 1
-                self.stats.sim_s = t_s + self.dt_s
+                    self._send(emitters, t_s, when, states)
         finally:
             for em in emitters.values():
                 em.close()
         return self.stats
+
+    @staticmethod
+    def _wait(until_monotonic: float, stop: threading.Event) -> bool:
+        """Sleep until a wall time (0 or infinite speed: not at all); False when stopped."""
+        delay = until_monotonic - time.monotonic()
+        if delay > 0 and math.isfinite(delay):
+            return not stop.wait(delay)
+        return not stop.is_set()
+
+    def _send(self, emitters: Mapping[str, Emitter], t_s: float, when: datetime, states: list[EntityState]) -> None:
+        for sid, sensor in self.sensors.items():
+            for payload in sensor.step(t_s, when, states):
+                ok = emitters[sid].send(payload, t_s)
+                counts = self.stats.sent if ok else self.stats.failed
+                counts[sid] = counts.get(sid, 0) + 1
+        self.stats.steps += 1
+        self.stats.sim_s = t_s + self.dt_s
 
     def _emitters(self) -> dict[str, Emitter]:
         """One emitter per sensor, by its transport; MQTT without a broker falls back to HTTP."""
@@ -243,7 +240,7 @@ class Simulator:
                 host, port = self.mqtt_host or t.host, self.mqtt_port or t.port
                 if brokers.get((host, port), True):
                     try:
-                        out[sid] = MqttEmitter(host, port, t.topic, f"dwatch-sim-{sid}")
+                        out[sid] = MqttEmitter(host, port, t.topic, f"dwatch-sim-{sid}-{os.getpid()}")
                         brokers[(host, port)] = True
                         continue
                     except OSError:

@@ -31,6 +31,7 @@ FIRST_CAMERA_COMPONENT = 100  # MAV_COMP_ID_CAMERA .. CAMERA6 (105): 100-104 for
 TRACK_SLOTS = 5
 DRONE_H_ACC_M = 15.0
 STATUS_EVERY = 5
+SORTIE_S = 1800.0  # battery goes from 100 % to 40 % over a sortie, then a fresh one
 
 
 class CameraSim(SimSensor):
@@ -159,7 +160,7 @@ class DroneSim(SimSensor):
             lat, lon, d.entity.altitude_m, north, east, boot_ms
         )
         if self._updates % STATUS_EVERY == 1:
-            frac = (d.t_s % 1800.0) / 1800.0
+            frac = (d.t_s % SORTIE_S) / SORTIE_S
             battery = round(100 - 60 * frac)
             frames += em.sys_status(battery, round(14.0 + 2.8 * battery / 100.0, 2))
         return frames

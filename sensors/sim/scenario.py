@@ -22,6 +22,8 @@ from __future__ import annotations
 import math
 import socket
 from dataclasses import dataclass, fields, replace
+from datetime import datetime
+from pathlib import Path
 
 import numpy as np
 
@@ -34,13 +36,14 @@ from sensors.drone import DroneConfig
 from sensors.model import TargetClass
 from sensors.radar_nmea import RadarNmeaConfig
 from sensors.registry import SensorConfig
+from sensors.sim.emit import Simulator
 from sensors.sim.sensing import SensorSpec
 from sensors.sim.world import Entity, RiverPath, Waypoint, World
 
 CYCLE_S = 1800.0
 CURRENT_MPS = 0.8
 LOCALHOST = "127.0.0.1"
-THERMAL_TOPIC = "dwatch/MD/camera/md-cam-soroca/events"
+THERMAL_TOPIC = "{root}/MD/camera/md-cam-soroca/events"
 
 # Sensor sites: on or just inland of the bank (from RiverModel.axis_point, rounded).
 OTACI_RADAR = Site(lon=27.79986, lat=48.43325, height_m=30.0)  # north km 28.6, 350 m into MD
@@ -78,8 +81,8 @@ LEGITIMATE: dict[str, tuple[str, list[Point]]] = {
         [(0, 27.86, -85), (500, 27.86, -85), (1150, 22.0, -30), (1200, 22.0, -35), (1700, 27.86, -85)],
     ),
     "dark-volna": ("north", [(0, 79.5, 40), (600, 81.3, 40), (700, 81.6, 8), (800, 81.9, -40), (CYCLE_S, 84.9, -40)]),
-    "drone-md-1": ("north", [(0, 56.0, 0), (900, 64.0, 0), (CYCLE_S, 56.0, 0)]),
-    "drone-ua-1": ("south", [(0, 26.0, 0), (900, 34.0, 0), (CYCLE_S, 26.0, 0)]),
+    "drone-md-1": ("north", [(0, 56.0, 30), (900, 64.0, 30), (CYCLE_S, 56.0, 30)]),  # over its own bank
+    "drone-ua-1": ("south", [(0, 26.0, -30), (900, 34.0, -30), (CYCLE_S, 26.0, -30)]),
 }
 ROLES = {
     "tourist-nistru": "tourist boat",
@@ -118,10 +121,8 @@ def _suspicious(rng: np.random.Generator) -> list[Entity]:
         (290 + j[2] + 30 * k, 31.15 + float(rng.uniform(-0.03, 0.03)), float(rng.uniform(-30, -12))) for k in range(11)
     ]
     phase, t0 = float(rng.uniform(0.0, 2.0 * math.pi)), 120.0 + j[4]
-    drift = [
-        (t0 + 60 * k, 106.2 + CURRENT_MPS * 60 * k / 1000.0, 40.0 + 12.0 * math.sin(phase + math.pi * k / 5))
-        for k in range(int((CYCLE_S - 1 - t0) // 60) + 1)
-    ]
+    drift = [(t, 106.2 + CURRENT_MPS * (t - t0) / 1000.0, 20.0 + 5.0 * math.sin(phase + (t - t0) / 100.0))
+             for t in [*(t0 + 60.0 * k for k in range(math.ceil((CYCLE_S - t0) / 60.0))), CYCLE_S]]  # fmt: skip
     paths: dict[str, tuple[str, str, list[Point]]] = {
         "boat-cross-north": (
             "crossing",
@@ -194,9 +195,11 @@ class DemoPorts:
         return cls(**chosen, mqtt_port=mqtt_port)
 
 
-def demo_sensor_configs(ports: DemoPorts, mqtt: bool = True) -> list[SensorConfig]:
-    """Server-side configs of the scenario's sensors, listening where the simulator sends."""
-    thermal = MqttTransport(host=LOCALHOST, port=ports.mqtt_port, topic=THERMAL_TOPIC) if mqtt else HttpTransport()
+def demo_sensor_configs(ports: DemoPorts, mqtt: bool = True, topic_root: str = "dwatch") -> list[SensorConfig]:
+    """Server-side configs of the scenario's sensors, listening where the simulator sends.
+    ``topic_root`` keeps demos that share a broker apart."""
+    topic = THERMAL_TOPIC.format(root=topic_root)
+    thermal = MqttTransport(host=LOCALHOST, port=ports.mqtt_port, topic=topic) if mqtt else HttpTransport()
     return [
         RadarNmeaConfig(
             id="md-radar-otaci",
@@ -329,3 +332,23 @@ def demo_specs() -> dict[str, SensorSpec]:
             footprint_m=400.0,
         ),
     }
+
+
+def demo_simulator(
+    river: RiverModel,
+    ports: DemoPorts,
+    http_base_url: str,
+    seed: int = 0,
+    speed: float = 1.0,
+    mqtt: bool = True,
+    start: datetime | None = None,
+    truth_path: Path | None = None,
+    topic_root: str = "dwatch",
+) -> Simulator:
+    """Everything ``dwatch demo`` needs: the built-in world, its sensors as the server is told to
+    receive them (:func:`demo_sensor_configs` with the same ports and ``mqtt``), and their specs."""
+    configs = demo_sensor_configs(ports, mqtt, topic_root)
+    return Simulator(
+        build_world(river, seed), configs, seed=seed, speed=speed, start=start, http_base_url=http_base_url,
+        mqtt_port=ports.mqtt_port, specs=demo_specs(), truth_path=truth_path,
+    )  # fmt: skip

@@ -25,10 +25,11 @@ from geo.river import RiverModel
 from sensors.ais import AisConfig, encode_position, encode_static, with_tag_block
 from sensors.asterix import AsterixConfig
 from sensors.asterix_encode import Cat010Report, cat010_block
+from sensors.camera import CameraConfig
 from sensors.config import SensorConfigBase
 from sensors.model import TargetClass
 from sensors.radar_nmea import RadarNmeaConfig, encode_tll, encode_ttm
-from sensors.sim.world import EntityState, bearing_range, offset_point
+from sensors.sim.world import GEOD, EntityState, bearing_range, offset_point
 
 CLUTTER = "clutter"
 KNOT_MPS = 1852.0 / 3600.0
@@ -63,7 +64,7 @@ def default_spec(cfg: SensorConfigBase) -> SensorSpec:
         return SensorSpec(max_range_m=None, period_s=1.0, p_detect=0.95, clutter_per_scan=0.0)
     if isinstance(cfg, RadarNmeaConfig | AsterixConfig):
         return SensorSpec(max_range_m=10_000.0, period_s=2.5, p_detect=0.9, clutter_per_scan=0.2)
-    if getattr(cfg, "type", "") == "camera":
+    if isinstance(cfg, CameraConfig):
         return SensorSpec(max_range_m=2_500.0, period_s=2.0, p_detect=0.8, p_detect_person=0.7, clutter_per_scan=0.02)
     return SensorSpec(max_range_m=None, period_s=2.0, p_detect=0.85, p_detect_person=0.8, clutter_per_scan=0.01)
 
@@ -72,7 +73,9 @@ class WaterGrid:
     """Points on the water of every section (every 200 m along, five lanes across): where clutter
     appears."""
 
-    def __init__(self, river: RiverModel, spacing_m: float = 200.0, lanes_m: Sequence[float] = (-60, -30, 0, 30, 60)):
+    def __init__(
+        self, river: RiverModel, spacing_m: float = 200.0, lanes_m: Sequence[float] = (-60, -30, 0, 30, 60)
+    ) -> None:
         pts = [
             river.axis_point(s.name, c / 1000.0, off)
             for s in river.sections
@@ -84,8 +87,6 @@ class WaterGrid:
 
     def near(self, lon: float, lat: float, max_range_m: float) -> tuple[np.ndarray, np.ndarray]:
         """The grid points within a range of a site."""
-        from sensors.sim.world import GEOD
-
         _, _, dist = GEOD.inv(np.full(self.lon.shape, lon), np.full(self.lat.shape, lat), self.lon, self.lat)
         keep = np.asarray(dist) <= max_range_m
         return self.lon[keep], self.lat[keep]
@@ -103,6 +104,8 @@ class SimSensor:
         self._numbers: dict[str, int] = {}
         self._next_clutter = _CLUTTER_NUMBERS[0]
         site = cfg.site
+        if site is None and isinstance(cfg, RadarNmeaConfig | AsterixConfig | CameraConfig):
+            raise ValueError(f"sensor {cfg.id}: a simulated radar or camera needs its site")
         self._site = (site.lon, site.lat) if site is not None else None
         self._clutter_pts: tuple[np.ndarray, np.ndarray] | None = None
         if self._site is not None and spec.max_range_m is not None:
@@ -281,6 +284,7 @@ class AisSim(SimSensor):
     def _position(self, s: EntityState) -> list[str]:
         e = s.entity
         assert e.mmsi is not None
+        self.labels[str(e.mmsi)] = e.id
         lon, lat = offset_point(s.lon, s.lat, *self.rng.normal(0.0, AIS_GNSS_SD_M, 2))
         moored = s.speed_mps < 0.2
         return encode_position(

@@ -1,0 +1,60 @@
+"""``dwatch demo``: the whole system on the built-in scenario. The server is configured with the
+scenario's sensors and the seeded simulator sends their real wire formats to it over sockets."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from geo.river import RiverModel
+from sar.settings import Settings
+from sensors.sim.scenario import DemoPorts, demo_sensor_configs, demo_simulator
+
+log = logging.getLogger("sar.demo")
+
+MQTT_HOST = "127.0.0.1"
+TOPIC_ROOT = f"dwatch-demo-{os.getpid()}"  # demos sharing a broker do not hear each other
+
+
+def broker_reachable(host: str, port: int, timeout_s: float = 1.0) -> bool:
+    try:
+        socket.create_connection((host, port), timeout=timeout_s).close()
+        return True
+    except OSError:
+        return False
+
+
+def demo_settings(settings: Settings, ports: DemoPorts, mqtt: bool) -> Settings:
+    """The given settings with the scenario's sensors (any configured sensors are kept too)."""
+    sensors = [*settings.sensors, *demo_sensor_configs(ports, mqtt, TOPIC_ROOT)]
+    return settings.model_copy(update={"sensors": sensors})
+
+
+def simulator_lifespan(
+    river: RiverModel, ports: DemoPorts, base_url: str, seed: int, speed: float, mqtt: bool, truth: Path | None
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """Runs the simulator in a thread while the app is up (started after the sensors listen)."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        stop = threading.Event()
+        sim = demo_simulator(
+            river, ports, base_url, seed=seed, speed=speed, mqtt=mqtt, truth_path=truth, topic_root=TOPIC_ROOT
+        )
+        thread = threading.Thread(target=sim.run, kwargs={"stop": stop}, name="simulator", daemon=True)
+        thread.start()
+        log.info("demo: scenario simulator running (seed %d, speed x%g)", seed, speed)
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join(timeout=5)
+
+    return lifespan
