@@ -99,3 +99,18 @@ def test_page_and_local_leaflet_are_served(client: TestClient) -> None:
     assert "http" not in page.text.replace("http-equiv", "")  # nothing from outside
     assert client.get("/static/vendor/leaflet/leaflet.js").status_code == 200
     assert client.get("/static/app.js").status_code == 200
+
+
+def test_vessels_join_static_reports_published_on_the_bus(client: TestClient) -> None:
+    from datetime import UTC, datetime
+
+    from sensors.model import VesselStatic
+
+    t = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+    bus = client.app.state.bus  # type: ignore[attr-defined]
+    bus.publish("sensors.MD.ais", VesselStatic("ais", t, 255806123, name="NISTRU"))
+    bus.publish("sensors.MD.ais", VesselStatic("ais", t, 255806123, callsign="ER2034", length_m=24.0))
+    body = client.get("/api/vessels").json()
+    assert [(v["mmsi"], v["name"], v["callsign"], v["length_m"]) for v in body] == [
+        (255806123, "NISTRU", "ER2034", 24.0)
+    ]

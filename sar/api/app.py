@@ -15,13 +15,14 @@ from geo.layers import build_layers
 from geo.river import RiverModel
 from geo.routing import RouteGraph
 from sar import __version__
-from sar.api import geo, health, routes, sensors
+from sar.api import geo, health, routes, sensors, vessels
 from sar.api.errors import install_error_handlers
 from sar.bus import InProcessBus
 from sar.settings import Settings
 from sensors.adapter import Clock, SystemClock
 from sensors.hub import SensorHub
-from sensors.model import SensorMessage
+from sensors.model import SensorMessage, VesselStatic
+from sensors.vessels import VesselRegistry
 
 
 def create_app(
@@ -64,8 +65,10 @@ def create_app(
     app.state.layers = build_layers(river)
     app.state.bus = bus
     app.state.hub = hub
+    app.state.vessels = registry = VesselRegistry()
+    bus.subscribe("sensors.*", _join_static(registry))
     install_error_handlers(app)
-    for module in (health, geo, routes, sensors):
+    for module in (health, geo, routes, sensors, vessels):
         app.include_router(module.router)
     _mount_web(app)
     return app
@@ -79,6 +82,14 @@ def _publisher(bus: InProcessBus, settings: Settings) -> Callable[[SensorMessage
         bus.publish(f"sensors.{agency.get(msg.sensor_id, 'xx')}.{msg.sensor_id}", msg)
 
     return publish
+
+
+def _join_static(registry: VesselRegistry) -> Callable[[str, object], None]:
+    def on_message(_subject: str, msg: object) -> None:
+        if isinstance(msg, VesselStatic):
+            registry.update(msg)
+
+    return on_message
 
 
 def _mount_web(app: FastAPI) -> None:
