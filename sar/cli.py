@@ -149,7 +149,7 @@ def _serve(settings: Settings, host: str | None, port: int | None, app: Any = No
 def _demo(settings: Settings, args: argparse.Namespace) -> int:
     from geo.river import RiverModel
     from sar.api.app import create_app
-    from sar.demo import MQTT_HOST, broker_reachable, demo_settings, simulator_lifespan
+    from sar.demo import MQTT_HOST, ScenarioClock, broker_reachable, demo_settings, simulator_lifespan
     from sensors.sim.scenario import DemoPorts
 
     mqtt = broker_reachable(MQTT_HOST, 1883)
@@ -159,8 +159,9 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
     settings = demo_settings(settings, ports, mqtt)
     river = RiverModel(settings.geo)
     base_url = f"http://127.0.0.1:{args.port}"
-    companion = simulator_lifespan(river, ports, base_url, args.seed, args.speed, mqtt, args.truth)
-    app = create_app(settings, river=river, companion=companion)
+    clock = ScenarioClock(args.speed)
+    companion = simulator_lifespan(river, ports, base_url, args.seed, clock, mqtt, args.truth)
+    app = create_app(settings, river=river, clock=clock, companion=companion)
     return _serve(settings, args.host, args.port, app, access_log=False)  # the simulator POSTs a lot
 
 

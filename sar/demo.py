@@ -7,8 +7,10 @@ import logging
 import os
 import socket
 import threading
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -21,6 +23,25 @@ log = logging.getLogger("sar.demo")
 
 MQTT_HOST = "127.0.0.1"
 TOPIC_ROOT = f"dwatch-demo-{os.getpid()}"  # demos sharing a broker do not hear each other
+
+
+class ScenarioClock:
+    """The demo's clock: scenario time, running ``speed`` times faster than the wall from the
+    moment the simulator starts, so the server and the simulator agree on "now"."""
+
+    def __init__(self, speed: float) -> None:
+        self.speed = speed if speed > 0 else 1.0
+        self.origin = datetime.now(UTC).replace(microsecond=0)
+        self._wall0 = time.monotonic()
+
+    def restart(self) -> datetime:
+        """Start scenario time now; returns the scenario's start time."""
+        self.origin = datetime.now(UTC).replace(microsecond=0)
+        self._wall0 = time.monotonic()
+        return self.origin
+
+    def now(self) -> datetime:
+        return self.origin + timedelta(seconds=(time.monotonic() - self._wall0) * self.speed)
 
 
 def broker_reachable(host: str, port: int, timeout_s: float = 1.0) -> bool:
@@ -38,19 +59,27 @@ def demo_settings(settings: Settings, ports: DemoPorts, mqtt: bool) -> Settings:
 
 
 def simulator_lifespan(
-    river: RiverModel, ports: DemoPorts, base_url: str, seed: int, speed: float, mqtt: bool, truth: Path | None
+    river: RiverModel,
+    ports: DemoPorts,
+    base_url: str,
+    seed: int,
+    clock: ScenarioClock,
+    mqtt: bool,
+    truth: Path | None,
 ) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     """Runs the simulator in a thread while the app is up (started after the sensors listen)."""
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         stop = threading.Event()
+        start = clock.restart()
         sim = demo_simulator(
-            river, ports, base_url, seed=seed, speed=speed, mqtt=mqtt, truth_path=truth, topic_root=TOPIC_ROOT
-        )
+            river, ports, base_url, seed=seed, speed=clock.speed, mqtt=mqtt, start=start, truth_path=truth,
+            topic_root=TOPIC_ROOT,
+        )  # fmt: skip
         thread = threading.Thread(target=sim.run, kwargs={"stop": stop}, name="simulator", daemon=True)
         thread.start()
-        log.info("demo: scenario simulator running (seed %d, speed x%g)", seed, speed)
+        log.info("demo: scenario simulator running (seed %d, speed x%g)", seed, clock.speed)
         try:
             yield
         finally:

@@ -14,6 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from geo.config import GeoSettings, RoutingSettings
+from sar.incidents.config import IncidentSettings
+from sar.tracking.config import TrackerSettings
 from sensors.registry import SensorConfig
 
 
@@ -45,6 +47,8 @@ class Settings(BaseSettings):
     server: ServerSettings = Field(default_factory=ServerSettings)
     ui: UISettings = Field(default_factory=UISettings)
     sensors: list[SensorConfig] = Field(default_factory=list)
+    tracker: TrackerSettings = Field(default_factory=TrackerSettings)
+    incidents: IncidentSettings = Field(default_factory=IncidentSettings)
 
     @classmethod
     def settings_customise_sources(

@@ -10,9 +10,10 @@ from typing import Any
 from sensors.model import SensorMessage
 
 
-def _plain(value: Any) -> Any:
+def to_jsonable(value: Any) -> Any:
+    """Dataclasses, enums, datetimes, bytes, sets and containers as JSON-ready values."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, Enum):
@@ -24,12 +25,14 @@ def _plain(value: Any) -> Any:
             return {"hex": value.hex()}
         return text if text.isprintable() else {"hex": value.hex()}
     if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
+        return {k: to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, set | frozenset):
+        return sorted(to_jsonable(v) for v in value)
     if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
+        return [to_jsonable(v) for v in value]
     return value
 
 
 def message_to_dict(msg: SensorMessage) -> dict[str, Any]:
     """The message's fields (nested values as dicts) plus ``message`` = its type name."""
-    return {"message": type(msg).__name__, **_plain(msg)}
+    return {"message": type(msg).__name__, **to_jsonable(msg)}

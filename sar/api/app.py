@@ -15,10 +15,14 @@ from geo.layers import build_layers
 from geo.river import RiverModel
 from geo.routing import RouteGraph
 from sar import __version__
-from sar.api import geo, health, routes, sensors, vessels
+from sar.api import geo, health, incidents, live, routes, sensors, tracks, vessels
 from sar.api.errors import install_error_handlers
 from sar.bus import InProcessBus
+from sar.incidents.book import IncidentBook
+from sar.live import LiveFeed
+from sar.pipeline import Pipeline
 from sar.settings import Settings
+from sar.tracking.tracker import Tracker
 from sensors.adapter import Clock, SystemClock
 from sensors.hub import SensorHub
 from sensors.model import SensorMessage, VesselStatic
@@ -39,11 +43,19 @@ def create_app(
     river = river or RiverModel(settings.geo)
     route_graph = route_graph or RouteGraph(river, settings.routing)
     bus = bus or InProcessBus()
-    hub = SensorHub(settings.sensors, _publisher(bus, settings), clock or SystemClock())
+    clock = clock or SystemClock()
+    hub = SensorHub(settings.sensors, _publisher(bus, settings), clock)
+    registry = VesselRegistry()
+    bus.subscribe("sensors.*", _join_static(registry))
+    tracker = Tracker(settings.tracker, river.projector, registry)
+    book = IncidentBook.with_default_rules(river, settings.incidents)
+    pipeline = Pipeline(river, tracker, book, hub, LiveFeed(clock.now, lambda: pipeline.snapshot()), clock)
+    bus.subscribe("sensors.*", pipeline.on_bus)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await hub.start()
+        await pipeline.start()
         try:
             if companion is None:
                 yield
@@ -51,6 +63,7 @@ def create_app(
                 async with companion(_app):
                     yield
         finally:
+            await pipeline.stop()
             await hub.stop()
 
     app = FastAPI(
@@ -65,10 +78,13 @@ def create_app(
     app.state.layers = build_layers(river)
     app.state.bus = bus
     app.state.hub = hub
-    app.state.vessels = registry = VesselRegistry()
-    bus.subscribe("sensors.*", _join_static(registry))
+    app.state.clock = clock
+    app.state.vessels = registry
+    app.state.pipeline = pipeline
+    app.state.book = book
+    app.state.feed = pipeline.feed
     install_error_handlers(app)
-    for module in (health, geo, routes, sensors, vessels):
+    for module in (health, geo, routes, sensors, vessels, tracks, incidents, live):
         app.include_router(module.router)
     _mount_web(app)
     return app

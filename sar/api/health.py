@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
 from sar import __version__
@@ -29,11 +29,12 @@ class Health(BaseModel):
 
 
 @router.get("/api/health", response_model=Health)
-def health(river: River, routes: Routes) -> Health:
+def health(request: Request, river: River, routes: Routes) -> Health:
+    """``time`` is the system's clock (scenario time in the demo), for clients to align with."""
     return Health(
         status="ok",
         version=__version__,
-        time=datetime.now(UTC),
+        time=request.app.state.clock.now(),
         sections=[
             SectionInfo(
                 name=s.name, length_km=round(s.length_m / 1000, 3), right_bank=s.right_bank, left_bank=s.left_bank

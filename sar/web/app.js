@@ -165,7 +165,8 @@ async function pollSensors() {
 async function pollHealth() {
   try {
     const h = await getJSON("/api/health");
-    setStatus(true, "connected · " + h.sections.length + " sections");
+    window.serverOffsetMs = Date.parse(h.time) - Date.now();  // scenario time in the demo
+    if (typeof live === "undefined" || live.connected) setStatus(true, "connected · " + h.sections.length + " sections");
   } catch (err) {
     setStatus(false, "DISCONNECTED — retrying");
   }

@@ -1,0 +1,104 @@
+"""The live feed behind ``/ws/live``: every message has ``type``, ``seq``, ``ts`` and ``data``.
+
+Sequence numbers are global to the feed and increase by one per message, so a client that
+reconnects with the last ``seq`` it saw gets exactly what it missed from a bounded history. A
+client too far behind (its ``seq`` is older than the history) first gets a ``resync`` message
+with a full snapshot. A client that cannot keep up is disconnected rather than fed a partial
+stream; it reconnects and resumes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+log = logging.getLogger("sar.live")
+
+HISTORY = 20_000
+CLIENT_QUEUE = 5_000
+
+
+@dataclass(frozen=True)
+class LiveMessage:
+    type: str
+    seq: int
+    ts: datetime
+    data: Any
+
+    def to_json(self) -> dict[str, Any]:
+        return {"type": self.type, "seq": self.seq, "ts": self.ts.isoformat(), "data": self.data}
+
+
+class ClientTooSlow(Exception):
+    """A subscriber's queue overflowed; it must reconnect and resume by seq."""
+
+
+class Subscription:
+    """One client's view of the feed: a queue the feed fills and the client drains."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.queue: asyncio.Queue[LiveMessage] = asyncio.Queue(maxsize=CLIENT_QUEUE)
+        self.loop = loop
+        self.overflowed = False
+
+    def offer(self, msg: LiveMessage) -> None:
+        if self.overflowed:
+            return
+        try:
+            self.queue.put_nowait(msg)
+        except asyncio.QueueFull:
+            self.overflowed = True
+
+    async def next(self) -> LiveMessage:
+        if self.overflowed and self.queue.empty():
+            raise ClientTooSlow()
+        return await self.queue.get()
+
+
+class LiveFeed:
+    """Publish from the event loop thread (or any thread: publishing is marshalled to the loop)."""
+
+    def __init__(self, clock: Callable[[], datetime], snapshot: Callable[[], dict[str, Any]]) -> None:
+        self._clock = clock
+        self._snapshot = snapshot
+        self._seq = 0
+        self._history: deque[LiveMessage] = deque(maxlen=HISTORY)
+        self._subs: set[Subscription] = set()
+
+    @property
+    def seq(self) -> int:
+        return self._seq
+
+    def publish(self, type_: str, data: Any) -> LiveMessage:
+        """Append a message (call from the event loop thread)."""
+        self._seq += 1
+        msg = LiveMessage(type_, self._seq, self._clock(), data)
+        self._history.append(msg)
+        for sub in list(self._subs):
+            sub.offer(msg)
+        return msg
+
+    def subscribe(self, since: int | None) -> tuple[Subscription, list[LiveMessage]]:
+        """A new subscription plus what to send first: the missed messages after ``since``, or a
+        ``resync`` snapshot when ``since`` is None or older than the history."""
+        sub = Subscription(asyncio.get_running_loop())
+        self._subs.add(sub)
+        oldest = self._history[0].seq if self._history else self._seq + 1
+        if since is not None and since >= oldest - 1 and since <= self._seq:
+            backlog = [m for m in self._history if m.seq > since]
+        else:
+            snap = LiveMessage("resync", self._seq, self._clock(), self._snapshot())
+            backlog = [snap]
+        return sub, backlog
+
+    def unsubscribe(self, sub: Subscription) -> None:
+        self._subs.discard(sub)
+
+    @property
+    def subscribers(self) -> int:
+        return len(self._subs)

@@ -1,0 +1,101 @@
+"""The live pipeline of one process: sensor messages -> tracker -> incident rules -> live feed.
+
+Sensor messages arrive on the bus (from the event loop: UDP, TCP, MQTT via the loop, HTTP);
+a periodic tick advances the tracker to the clock (the tracker keeps a small lag to put
+slightly late observations in order), evaluates the incident rules and publishes what changed
+on the live feed. Sensor health goes out every few ticks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from geo.river import RiverModel
+from sar.incidents.book import IncidentBook
+from sar.live import LiveFeed
+from sar.tracking.geojson import feature_collection, track_features
+from sar.tracking.tracker import Tracker
+from sensors.adapter import Clock
+from sensors.hub import SensorHub
+from sensors.model import Observation
+from sensors.serialize import to_jsonable
+
+log = logging.getLogger("sar.pipeline")
+
+
+@dataclass(frozen=True)
+class PipelineSettings:
+    tick_s: float = 0.1
+    sensors_every_s: float = 5.0
+
+
+class Pipeline:
+    """Owns the tick task; everything else is passed in."""
+
+    def __init__(
+        self,
+        river: RiverModel,
+        tracker: Tracker,
+        book: IncidentBook,
+        hub: SensorHub,
+        feed: LiveFeed,
+        clock: Clock,
+        settings: PipelineSettings | None = None,
+    ) -> None:
+        self.river, self.tracker, self.book, self.hub, self.feed, self.clock = river, tracker, book, hub, feed, clock
+        self.settings = settings or PipelineSettings()
+        self._task: asyncio.Task[None] | None = None
+
+    def on_bus(self, _subject: str, msg: object) -> None:
+        if isinstance(msg, Observation):
+            self.tracker.add(msg)
+
+    def tick(self) -> None:
+        """Advance the tracker, evaluate the rules, publish the changes."""
+        now = self.clock.now()
+        update = self.tracker.advance(now)
+        shown = [t for t in update.updated if t.status.value in ("confirmed", "coasting")]
+        if shown or update.deleted:
+            self.feed.publish(
+                "tracks", {"updated": track_features(shown, self.river, now), "deleted": list(update.deleted)}
+            )
+        for incident in self.book.evaluate(now, self.tracker.tracks()):
+            self.feed.publish("incident", incident.to_dict())
+
+    def publish_sensors(self) -> None:
+        self.feed.publish("sensors", to_jsonable(self.hub.health()))
+
+    def snapshot(self) -> dict[str, Any]:
+        """The whole picture, for a client that (re)connects too late to resume."""
+        now = self.clock.now()
+        return {
+            "tracks": feature_collection(track_features(self.tracker.tracks(), self.river, now)),
+            "incidents": [i.to_dict() for i in self.book.list()],
+            "sensors": to_jsonable(self.hub.health()),
+        }
+
+    async def run(self) -> None:
+        every = max(1, round(self.settings.sensors_every_s / self.settings.tick_s))
+        n = 0
+        while True:
+            try:
+                self.tick()
+                if n % every == 0:
+                    self.publish_sensors()
+            except Exception:  # one bad tick must not stop the picture
+                log.exception("pipeline tick failed")
+            n += 1
+            await asyncio.sleep(self.settings.tick_s)
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self.run(), name="pipeline")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task

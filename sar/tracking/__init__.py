@@ -1,0 +1,1 @@
+"""Multi-sensor multi-target tracking in the metric CRS."""
