@@ -11,10 +11,12 @@ bytes, the project's decoders turn them into observations, and both trackers get
 Scored every 5 s after a 30 s warm-up against the truth (boats within radar range): OSPA (c = 100 m,
 p = 1), |tracks - boats|, false tracks (farther than c from every boat), mean position error of
 the OSPA-assigned pairs; and the time per radar scan of the tracker (``add`` + ``advance`` of
-the sim second that holds the scan), median and p99.
+the sim second that holds the scan, so with that second's AIS reports, the maintenance and the
+snapshots of every updated track), median and p99, wall clock and CPU time of this process (the
+CPU time is what one core spends; the wall clock also counts other processes on a shared machine).
 
 Run: ``.venv/bin/python bench/bench_tracking.py [--targets 10 50 200] [--duration 300] [--seed 1]``.
-Prints JSON; checks the target of <= 10 ms per radar scan at 200 targets (median).
+Prints JSON; checks the target of <= 10 ms per radar scan at 200 targets (median CPU time).
 """
 
 from __future__ import annotations
@@ -158,14 +160,16 @@ def run(river: RiverModel, n: int, duration_s: float, seed: int) -> dict[str, An
     lag = timedelta(seconds=settings.lag_s)
     scores: dict[str, dict[str, list[float]]] = {k: defaultdict(list) for k in ("tracker", "baseline")}
     scan_ms: list[float] = []
+    scan_cpu_ms: list[float] = []
     for when in sorted(steps):
         obs = steps[when]
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         for o in obs:
             tracker.add(o)
         tracker.advance(when + lag)
         if any(o.sensor_id == "md-radar-otaci" for o in obs):
             scan_ms.append((time.perf_counter() - t0) * 1000.0)
+            scan_cpu_ms.append((time.process_time() - c0) * 1000.0)
         t_s = (when - T0).total_seconds()
         by_sensor: dict[str, list[Observation]] = defaultdict(list)
         for o in obs:
@@ -182,6 +186,8 @@ def run(river: RiverModel, n: int, duration_s: float, seed: int) -> dict[str, An
         out[name] = {k: round(statistics.fmean(v), 2) if v else None for k, v in sc.items()}
     out["tracker"]["scan_ms_median"] = round(statistics.median(scan_ms), 2)
     out["tracker"]["scan_ms_p99"] = round(float(np.percentile(scan_ms, 99)), 2)
+    out["tracker"]["scan_cpu_ms_median"] = round(statistics.median(scan_cpu_ms), 2)
+    out["tracker"]["scan_cpu_ms_p99"] = round(float(np.percentile(scan_cpu_ms, 99)), 2)
     out["tracker"]["counters"] = tracker.counters
     return out
 
@@ -220,7 +226,7 @@ def main() -> None:
     river = RiverModel()
     results = [run(river, n, args.duration, args.seed) for n in args.targets]
     big = [r for r in results if r["targets"] >= 200]
-    ok = all(r["tracker"]["scan_ms_median"] <= TARGET_MS for r in big)
+    ok = all(r["tracker"]["scan_cpu_ms_median"] <= TARGET_MS for r in big)
     print(json.dumps({"results": results, "target_ms_per_scan_at_200": TARGET_MS, "meets_target": ok}, indent=2))
 
 

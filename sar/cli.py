@@ -156,7 +156,7 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
     if not mqtt:
         print(f"Dniester Watch demo: no MQTT broker at {MQTT_HOST}:1883, camera events go over HTTP", flush=True)
     ports = DemoPorts.free()
-    settings = demo_settings(settings, ports, mqtt)
+    settings = demo_settings(settings, ports, mqtt, args.speed)
     river = RiverModel(settings.geo)
     base_url = f"http://127.0.0.1:{args.port}"
     clock = ScenarioClock(args.speed)

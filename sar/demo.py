@@ -52,10 +52,14 @@ def broker_reachable(host: str, port: int, timeout_s: float = 1.0) -> bool:
         return False
 
 
-def demo_settings(settings: Settings, ports: DemoPorts, mqtt: bool) -> Settings:
-    """The given settings with the scenario's sensors (any configured sensors are kept too)."""
+def demo_settings(settings: Settings, ports: DemoPorts, mqtt: bool, speed: float) -> Settings:
+    """The given settings with the scenario's sensors (any configured sensors are kept too). At
+    ``speed`` x, a wall-clock delay of half a second is ``speed / 2`` scenario seconds: the
+    tracker's reordering lag grows with it so that nothing arrives too late to be used."""
     sensors = [*settings.sensors, *demo_sensor_configs(ports, mqtt, TOPIC_ROOT)]
-    return settings.model_copy(update={"sensors": sensors})
+    lag_s = max(settings.tracker.lag_s, 0.5 * speed)
+    tracker = settings.tracker.model_copy(update={"lag_s": lag_s})
+    return settings.model_copy(update={"sensors": sensors, "tracker": tracker})
 
 
 def simulator_lifespan(

@@ -26,6 +26,8 @@ class Health(BaseModel):
     time: datetime
     sections: list[SectionInfo]
     route_graph_nodes: int
+    tracker: dict[str, int]
+    live_subscribers: int
 
 
 @router.get("/api/health", response_model=Health)
@@ -42,4 +44,6 @@ def health(request: Request, river: River, routes: Routes) -> Health:
             for s in river.sections
         ],
         route_graph_nodes=routes.graph.number_of_nodes(),
+        tracker=dict(request.app.state.pipeline.tracker.counters),
+        live_subscribers=request.app.state.feed.subscribers,
     )

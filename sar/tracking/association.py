@@ -2,15 +2,18 @@
 
 1. Candidates: track-measurement pairs within a cheap Euclidean bound of the gate (all tracks
    for a bearing-only measurement), so the exact statistics are computed for few pairs.
-2. Exact gate: squared Mahalanobis distance of the innovation below the chi-square gate; cost =
+2. Exact gate: squared Mahalanobis distance of the innovation (position, or range and bearing, or
+   bearing; jointly with a reported velocity) below the chi-square gate of its dimension; cost =
    negative log likelihood (d2 + ln det S + dim ln 2 pi) plus identity costs from the tracker
    (infinite for a forbidden pair, e.g. two different MMSIs).
 3. A measurement whose sensor id is linked to a track goes to that track if the pair passes the
-   gate, or a wider gate on the manoeuvre covariance: the sensor's own tracking is strong evidence.
+   gate, or a wider one (on the manoeuvre covariance if the track may manoeuvre): the sensor's own
+   tracking is strong evidence.
 4. The rest: pairs alone in their row and column directly, then ``linear_sum_assignment`` on the
    conflicting ones.
-5. Second chance: tracks allowed to manoeuvre (confirmed) and still unassigned measurements, with
-   covariances predicted from the last update under a larger acceleration noise.
+5. Second chance: tracks that may manoeuvre (confirmed ones that missed their last chance, so one
+   outlier does not throw a track off) and the still unassigned measurements, with covariances
+   predicted from the last update under a larger acceleration noise.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.optimize import linear_sum_assignment
 
-from sar.tracking.kalman import Array, nis, polar, predict, shift_jacobian, shifted_position, wrap_pi
+from sar.tracking.kalman import Array, joint_mahalanobis, polar, predict, shift_jacobian, shifted_position, wrap_pi
 from sar.tracking.measure import Scan
 
 IntArray = NDArray[np.intp]
@@ -34,7 +37,7 @@ LOG_2PI = math.log(2.0 * math.pi)
 
 @dataclass(frozen=True)
 class Gates:
-    """Squared-distance gates by measurement dimension (index 1 and 2): the normal one and the one
+    """Squared-distance gates by measurement dimension (index 1 to 4): the normal one and the one
     for a pair a sensor's own id links."""
 
     by_dim: Array
@@ -92,13 +95,26 @@ def linearise(x: Array, scan: Scan, cols: IntArray) -> tuple[Array, Array]:
     return y, g @ j
 
 
-def pair_stats(x: Array, p: Array, scan: Scan, cols: IntArray) -> tuple[Array, Array]:
-    """(d2, negative log likelihood) of each pair (states/covariances already gathered per pair)."""
+def pair_stats(
+    x: Array, p: Array, scan: Scan, cols: IntArray, velocity: bool = True
+) -> tuple[Array, Array, NDArray[np.int_]]:
+    """(d2, negative log likelihood, dimension) of each pair (states and covariances gathered per
+    pair): the position (or range and bearing, or bearing), jointly with a reported velocity."""
     y, h = linearise(x, scan, cols)
-    s = h @ p @ np.swapaxes(h, 1, 2) + scan.r[cols]
-    dim = scan.dim[cols]
-    d2, logdet = nis(y, s, dim)
-    return d2, d2 + logdet + dim * LOG_2PI
+    hp = h @ p
+    s = hp @ np.swapaxes(h, 1, 2) + scan.r[cols]
+    c = hp[:, :, 2:].copy()  # cov(position innovation, velocity innovation) = H P E', E picks velocity
+    bearing_only = scan.dim[cols] == 1
+    s[bearing_only, 0, :] = s[bearing_only, :, 0] = c[bearing_only, 0, :] = 0.0
+    s[bearing_only, 0, 0] = 1.0
+    vel = scan.vel[cols]
+    has = ~np.isnan(vel[:, 0]) & velocity
+    yv = np.where(has[:, None], vel - x[:, 2:], 0.0)
+    sv = p[:, 2:, 2:] + (scan.vel_gate_sd[cols] ** 2)[:, None, None] * np.eye(2)
+    sv[~has], c[~has] = np.eye(2), 0.0
+    d2, logdet = joint_mahalanobis(y, yv, s, c, sv)
+    dim = np.where(bearing_only, 1, 2) + 2 * has
+    return d2, d2 + logdet + dim * LOG_2PI, dim
 
 
 def candidates(x: Array, p: Array, scan: Scan, gate: float, slack: float = 2.0) -> tuple[IntArray, IntArray]:
@@ -155,9 +171,9 @@ def gated_pairs(
     rows, cols = candidates(x, p, scan, float(gates.by_dim[1:].max()))
     if len(rows) == 0:
         return rows, cols, np.zeros(0), np.zeros(0)
-    d2, cost = pair_stats(x[rows], p[rows], scan, cols)
+    d2, cost, dim = pair_stats(x[rows], p[rows], scan, cols)
     cost = cost + extra(rows, cols)
-    ok = (d2 < gates.of(scan.dim[cols])) & np.isfinite(cost)
+    ok = (d2 < gates.of(dim)) & np.isfinite(cost)
     return rows[ok], cols[ok], d2[ok], cost[ok]
 
 
@@ -168,7 +184,8 @@ class Manoeuvre:
     p_upd: Array
     t_upd_s: Array
     q: float
-    eligible: NDArray[np.bool_]
+    eligible: NDArray[np.bool_]  # second chance: confirmed tracks that missed their last chance
+    hinted: NDArray[np.bool_]  # ... and for a sensor-id link also coasting ones
 
     def covariances(self, rows: IntArray, x: Array, t_s: float) -> Array:
         return predict(x[rows], self.p_upd[rows], np.maximum(t_s - self.t_upd_s[rows], 0.0), self.q)[1]
@@ -182,7 +199,7 @@ def associate(
     rows, cols, _, cost = gated_pairs(x, p, scan, gates, extra)
     in_gate = np.zeros(len(scan), dtype=bool)
     in_gate[cols] = True
-    first = _hinted(x, p, scan, hints, rows, cols, gates, extra, man)
+    first = _hinted(x, p, scan, hints, gates, extra, man)
     keep = ~np.isin(rows, first.rows) & ~np.isin(cols, first.cols)
     rows, cols, cost = rows[keep], cols[keep], cost[keep]
     take = solve(rows, cols, cost)
@@ -194,33 +211,29 @@ def associate(
     return out, in_gate
 
 
-def _hinted(
-    x: Array,
-    p: Array,
-    scan: Scan,
-    hints: IntArray,
-    rows: IntArray,
-    cols: IntArray,
-    gates: Gates,
-    extra: ExtraCost,
-    man: Manoeuvre,
-) -> Pairs:
-    """Pairs the sensors' own ids ask for, when the gate (normal, else manoeuvre) lets them."""
+def _hinted(x: Array, p: Array, scan: Scan, hints: IntArray, gates: Gates, extra: ExtraCost, man: Manoeuvre) -> Pairs:
+    """Pairs the sensors' own ids ask for, gated on position alone (a sensor that keeps its id
+    through a turn says more than a velocity that disagrees): the normal gate, else the wider hint
+    gate on the manoeuvre covariance (tracks that missed or coast) or the normal one."""
     ks = np.flatnonzero(hints >= 0)
     if len(ks) == 0:
         return Pairs.empty()
     hr = hints[ks]
     _, first = np.unique(hr, return_index=True)  # one measurement per track
     ks, hr = ks[first], hr[first]
-    width = len(scan)
-    normal = np.isin(hr * width + ks, rows * width + cols)
+    forbidden = ~np.isfinite(extra(hr, ks))
+    ks, hr = ks[~forbidden], hr[~forbidden]
+    d2, _, dim = pair_stats(x[hr], p[hr], scan, ks, velocity=False)
+    normal = d2 < gates.of(dim)
     out = Pairs.of(hr[normal], ks[normal], p[hr[normal]], False)
     r2, k2 = hr[~normal], ks[~normal]
     if len(r2):
-        p2 = man.covariances(r2, x, scan.time_s)
-        d2, cost = pair_stats(x[r2], p2, scan, k2)
-        ok = (d2 < gates.hint_of(scan.dim[k2])) & np.isfinite(cost + extra(r2, k2))
-        out = out + Pairs.of(r2[ok], k2[ok], p2[ok], True)
+        hi = man.hinted[r2]
+        p2 = p[r2].copy()
+        p2[hi] = man.covariances(r2[hi], x, scan.time_s)
+        d2, _, dim = pair_stats(x[r2], p2, scan, k2, velocity=False)
+        ok = d2 < gates.hint_of(dim)
+        out = out + Pairs(r2[ok], k2[ok], p2[ok], hi[ok])
     return out
 
 
@@ -241,6 +254,7 @@ def _subscan(scan: Scan, cols: IntArray) -> Scan:
         sensor_id=scan.sensor_id, kind=scan.kind, time_s=scan.time_s, obs=[scan.obs[i] for i in cols],
         delta_s=scan.delta_s[cols], dim=scan.dim[cols], polar=scan.polar[cols], z=scan.z[cols], r=scan.r[cols],
         site=scan.site[cols], convergence=scan.convergence[cols], scale=scan.scale[cols], xy=scan.xy[cols],
-        xy_cov=scan.xy_cov[cols], vel=scan.vel[cols], vel_sd=scan.vel_sd[cols], keys=[scan.keys[i] for i in cols],
+        xy_cov=scan.xy_cov[cols], vel=scan.vel[cols], vel_sd=scan.vel_sd[cols], vel_gate_sd=scan.vel_gate_sd[cols],
+        keys=[scan.keys[i] for i in cols],
         mmsi=scan.mmsi[cols],
     )  # fmt: skip

@@ -40,6 +40,9 @@ class TrackerSettings(BaseModel):
     max_range_sd_fraction: float = Field(
         default=0.1, gt=0, description="a range less accurate than this part of it is not used (bearing only)"
     )
+    velocity_gate_sd_mps: float = Field(
+        default=1.5, gt=0, description="least sd of a reported velocity in the gate (a boat may just have started)"
+    )
     velocity_sd_floor_mps: float = Field(default=0.5, gt=0, description="least 1-sigma of a reported velocity")
     init_velocity_sd_mps: float = Field(default=5.0, gt=0, description="velocity sd of a track started at rest")
     # confirmation, status and deletion

@@ -93,18 +93,25 @@ def polar_to_xy(
     return pos, j @ cov_rb @ np.swapaxes(j, 1, 2)
 
 
-def nis(y: Array, s: Array, dim: NDArray[np.int_]) -> tuple[Array, Array]:
-    """Squared Mahalanobis distance and log det of innovations ``y`` [m,2] with covariances
-    ``s`` [m,2,2]; where ``dim`` is 1 only the second component (a bearing) counts."""
-    a, b, c = s[:, 0, 0], s[:, 0, 1], s[:, 1, 1]
-    det = a * c - b * b
-    two = dim == 2
-    d2 = np.where(
-        two,
-        (c * y[:, 0] ** 2 - 2.0 * b * y[:, 0] * y[:, 1] + a * y[:, 1] ** 2) / np.where(two, det, 1.0),
-        y[:, 1] ** 2 / c,
-    )
-    return d2, np.log(np.where(two, det, c))
+def inv2(m: Array) -> tuple[Array, Array]:
+    """Inverses and determinants of 2x2 matrices [m,2,2] (closed form)."""
+    a, b, c, d = m[:, 0, 0], m[:, 0, 1], m[:, 1, 0], m[:, 1, 1]
+    det = a * d - b * c
+    inv = np.stack([np.stack([d, -b], axis=1), np.stack([-c, a], axis=1)], axis=1) / det[:, None, None]
+    return inv, det
+
+
+def joint_mahalanobis(y: Array, yv: Array, s: Array, c: Array, sv: Array) -> tuple[Array, Array]:
+    """Squared Mahalanobis distance and log det of the joint innovation (``y`` [m,2], ``yv`` [m,2])
+    with covariance blocks ``s`` (of y), ``c`` (cross) and ``sv`` (of yv), all [m,2,2]: by the
+    Schur complement, in closed form. A component that does not count has zero innovation, unit
+    variance and no cross terms."""
+    sv_inv, sv_det = inv2(sv)
+    gain = c @ sv_inv
+    schur_inv, schur_det = inv2(s - gain @ np.swapaxes(c, 1, 2))
+    r = y - (gain @ yv[:, :, None])[:, :, 0]
+    d2 = (yv * (sv_inv @ yv[:, :, None])[:, :, 0]).sum(axis=1) + (r * (schur_inv @ r[:, :, None])[:, :, 0]).sum(axis=1)
+    return d2, np.log(sv_det) + np.log(schur_det)
 
 
 def update(x: Array, p: Array, y: Array, h: Array, r: Array) -> tuple[Array, Array, Array]:

@@ -14,10 +14,9 @@ from numpy.typing import NDArray
 
 from sar.tracking.config import TrackerSettings
 from sar.tracking.identity import HintBook, co_observed, fuse_class
-from sar.tracking.kalman import Array, position_sd
+from sar.tracking.kalman import Array, position_sd, predict
 from sar.tracking.model import TrackStatus
 from sar.tracking.store import TrackMeta, TrackStore
-from sensors.model import SensorKind
 
 
 def confirm_if_due(m: TrackMeta, s: TrackerSettings, ais: bool) -> bool:
@@ -34,8 +33,9 @@ def confirm_if_due(m: TrackMeta, s: TrackerSettings, ais: bool) -> bool:
 
 
 def due_for_deletion(store: TrackStore, s: TrackerSettings, now_s: float) -> NDArray[np.intp]:
-    """Rows too long without an update for their status, or too uncertain to be useful."""
-    sd = position_sd(store.p)
+    """Rows too long without an update for their status, or too uncertain to be useful (position
+    sd predicted to ``now_s``)."""
+    sd = position_sd(predict(store.x, store.p, np.maximum(now_s - store.t_s, 0.0), store.q)[1])
     shortest = min(s.delete_tentative_s, s.delete_confirmed_s)
     maybe = np.flatnonzero((now_s - store.t_upd_s > shortest) | (sd > s.max_position_sd_m))  # t_upd <= last update
     out = []
@@ -44,7 +44,7 @@ def due_for_deletion(store: TrackStore, s: TrackerSettings, now_s: float) -> NDA
         age = now_s - m.last_update_s
         if m.status is TrackStatus.TENTATIVE:
             limit = s.delete_tentative_s
-        elif any(src.kind is SensorKind.AIS for src in m.sources.values()):
+        elif m.mmsi is not None:  # a vessel that reports itself, maybe every 3 minutes
             limit = max(s.delete_ais_s, s.delete_confirmed_s)
         else:
             limit = s.delete_confirmed_s

@@ -88,7 +88,8 @@ class Scan:
     xy: Array  # [k,2] position (nan for bearing only)
     xy_cov: Array  # [k,2,2]
     vel: Array  # [k,2] grid velocity (nan: none reported or not used)
-    vel_sd: Array  # [k]
+    vel_sd: Array  # [k] in the update
+    vel_gate_sd: Array  # [k] in the gate
     keys: list[tuple[str, str] | None]
     mmsi: NDArray[np.int64]
 
@@ -97,10 +98,16 @@ class Scan:
 
 
 def build_scan(
-    obs: list[Observation], times_s: list[float], geom: Geometry, vel_floor_mps: float | None, max_range_sd: float
+    obs: list[Observation],
+    times_s: list[float],
+    geom: Geometry,
+    vel_floor_mps: float | None,
+    max_range_sd: float,
+    vel_gate_floor_mps: float = 0.0,
 ) -> Scan:
-    """Arrays of one scan; ``vel_floor_mps`` None: reported velocities are not used; a range whose
-    sd exceeds ``max_range_sd`` times it is dropped (a camera's range from a tiny depression)."""
+    """Arrays of one scan; ``vel_floor_mps`` None: reported velocities are not used (else their sd
+    is at least that, and in the gate at least ``vel_gate_floor_mps``); a range whose sd exceeds
+    ``max_range_sd`` times it is dropped (a camera's range from a tiny depression)."""
     k = len(obs)
     t = np.asarray(times_s, dtype=float)
     s = Scan(
@@ -108,12 +115,14 @@ def build_scan(
         delta_s=t - t.max(), dim=np.full(k, 2), polar=np.zeros(k, dtype=bool), z=np.zeros((k, 2)),
         r=np.zeros((k, 2, 2)), site=np.zeros((k, 2)), convergence=np.zeros(k), scale=np.ones(k),
         xy=np.full((k, 2), np.nan), xy_cov=np.zeros((k, 2, 2)), vel=np.full((k, 2), np.nan), vel_sd=np.ones(k),
-        keys=[target_key(o) for o in obs], mmsi=np.array([mmsi_of(o) for o in obs], dtype=np.int64),
+        vel_gate_sd=np.ones(k), keys=[target_key(o) for o in obs],
+        mmsi=np.array([mmsi_of(o) for o in obs], dtype=np.int64),
     )  # fmt: skip
     _fill_positions(s, geom)
     _fill_bearings(s, geom, max_range_sd)
     if vel_floor_mps is not None:
         _fill_velocities(s, geom, vel_floor_mps)
+        s.vel_gate_sd = np.maximum(s.vel_sd, vel_gate_floor_mps)
     return s
 
 

@@ -5,7 +5,15 @@ than ``lag_s`` (a scan = one sensor's observations within ``scan_window_s``), th
 coasts, merges and deletes tracks. Observations older than what was already processed are
 dropped and counted (``too_late``). Each scan: all tracks predicted to its time, gated, assigned
 by global nearest neighbour (:mod:`sar.tracking.association`), updated in one batch; unassigned
-observations with a position (or a range) start tentative tracks, bearings alone never do.
+observations with a position (or a range) outside every track's gate start tentative tracks,
+bearings alone never do.
+
+Choices: AIS reports are scans too (per receiver, within the window, one report per MMSI), but
+never count as misses (each vessel reports on its own schedule) and one report confirms a track;
+a sensor's own target id (radar track number, camera track, MMSI) links to our track and is
+preferred when it passes a gate; each track's process noise adapts between a quiet and a
+manoeuvring level by its innovations, and a confirmed track that missed gets a second chance with
+manoeuvre noise. Not thread-safe: call ``add`` and ``advance`` from one thread (the event loop).
 """
 
 from __future__ import annotations
@@ -30,7 +38,7 @@ from sar.tracking.store import SnapshotContext, TrackMeta, TrackStore, make_snap
 from sensors.model import Observation, SensorKind, SensorMessage, TargetClass
 from sensors.vessels import VesselRegistry
 
-MERGE_EVERY_S = 1.0  # duplicates are looked for at most this often (tracker time)
+MERGE_EVERY_S = 1.0  # duplicates (and stale id links) are looked for at most this often, tracker time
 COUNTERS = (
     "received", "too_late", "ignored", "processed", "scans", "associated", "initiated", "unassociated",
     "confirmed", "merged", "deleted",
@@ -59,8 +67,8 @@ class Tracker:
         self._q_hi = settings.maneuver_accel_sd_mps2**2
         gate, hint = settings.gate_probability, settings.hint_gate_probability
         self._gates = Gates(
-            np.array([np.inf, chi2_gate(gate, 1), chi2_gate(gate, 2)]),
-            np.array([np.inf, chi2_gate(hint, 1), chi2_gate(hint, 2)]),
+            np.array([np.inf, *(chi2_gate(gate, d) for d in range(1, 5))]),
+            np.array([np.inf, *(chi2_gate(hint, d) for d in range(1, 5))]),
         )
         self._merge_gate = chi2_gate(settings.merge_probability, 4)
         self._store = TrackStore()
@@ -105,9 +113,7 @@ class Tracker:
             while self._buffer and self._buffer[0][0] <= cutoff:
                 due.append(heapq.heappop(self._buffer))
             for times, obs in self._scans(due):
-                self._process(
-                    build_scan(obs, times, self._geom, self._vel_floor(), self.settings.max_range_sd_fraction)
-                )
+                self._process(self._build(obs, times))
             self._done_s = cutoff
             self._maintain(cutoff)
         updated = self._refresh(include_tentative=False, report=True)
@@ -131,8 +137,10 @@ class Tracker:
 
     # -- scans -------------------------------------------------------------------------------
 
-    def _vel_floor(self) -> float | None:
-        return self.settings.velocity_sd_floor_mps if self.settings.use_velocity else None
+    def _build(self, obs: list[Observation], times: list[float]) -> Scan:
+        s = self.settings
+        floor = s.velocity_sd_floor_mps if s.use_velocity else None
+        return build_scan(obs, times, self._geom, floor, s.max_range_sd_fraction, s.velocity_gate_sd_mps)
 
     def _scans(self, due: list[tuple[float, str, int, Observation]]) -> list[tuple[list[float], list[Observation]]]:
         """Due observations cut into scans (per sensor, within the window, one report per target
@@ -161,8 +169,9 @@ class Tracker:
         store, t = self._store, scan.time_s
         store.predict_to(t)
         hints = np.array([store.row_of.get(self._hints.lookup(k, t) or "", -1) for k in scan.keys], dtype=np.intp)
-        eligible = np.array([m.status is TrackStatus.CONFIRMED for m in store.meta], dtype=bool)
-        man = Manoeuvre(store.p_upd, store.t_upd_s, self._q_hi, eligible)
+        eligible = np.array([m.status is TrackStatus.CONFIRMED and not m.hits[-1] for m in store.meta], dtype=bool)
+        coasting = np.array([m.status is TrackStatus.COASTING for m in store.meta], dtype=bool)
+        man = Manoeuvre(store.p_upd, store.t_upd_s, self._q_hi, eligible, eligible | coasting)
         pairs, in_gate = associate(
             store.x, store.p, scan, hints, self._gates, lambda r, c: self._extra(scan, r, c), man
         )
@@ -309,9 +318,10 @@ class Tracker:
     def _maintain(self, now_s: float) -> None:
         store, s = self._store, self.settings
         mark_coasting(store, s, now_s)
-        pairs = []
-        if now_s - self._merged_s >= MERGE_EVERY_S:
-            pairs, self._merged_s = merge_pairs(store, self._merge_gate, s, now_s), now_s
+        periodic = now_s - self._merged_s >= MERGE_EVERY_S
+        pairs = merge_pairs(store, self._merge_gate, s, now_s) if periodic else []
+        if periodic:
+            self._merged_s = now_s
         for keep, drop in pairs:
             absorb(store, keep, drop, self._hints, s.class_floor)
         self._counts["merged"] += len(pairs)
@@ -323,7 +333,8 @@ class Tracker:
             if m.shown:
                 self._deleted.append(m.id)
         self._counts["deleted"] += len(gone)
-        self._hints.prune(now_s)
+        if periodic:
+            self._hints.prune(now_s)
 
     def _refresh(self, include_tentative: bool, report: bool) -> list[Track]:
         """Rebuild stale snapshots (changed, or coasting and due); return the shown ones rebuilt."""
