@@ -71,6 +71,7 @@ function addLayers(layers) {
   L.control.layers(null, overlays, { collapsed: true }).addTo(map);
   map.attributionControl.addAttribution(esc(layers.attribution));
   map.fitBounds(overlays["Water area"].getBounds(), { padding: [20, 20] });
+  if (typeof live !== "undefined") [live.incidentLayer, live.layer].forEach(g => g.eachLayer(l => l.bringToFront()));  // live picture above the layers
   const list = document.getElementById("sections");
   for (const f of layers.river_axis.features) {
     const p = f.properties;

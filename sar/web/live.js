@@ -42,7 +42,7 @@ function upsertTrack(f) {
     t = { marker: L.circleMarker(latlng, trackStyle(p)).addTo(live.layer),
           tail: L.polyline(tail, { color: "#263238", weight: 1.5, opacity: 0.6, interactive: false }).addTo(live.layer) };
     t.marker.bindTooltip("", { direction: "top" });
-    t.marker.on("click", e => onClick(e, trackLabel(p)));
+    t.marker.on("click", e => onClick(e, trackLabel(t.feature.properties)));  // as it is now, not when first seen
     live.tracks.set(p.id, t);
   }
   t.feature = f;
@@ -97,10 +97,12 @@ function applyResync(d) {
 }
 
 function onLive(msg) {
+  live.lastMessageAt = Date.now();
   if (live.seq !== null && msg.type !== "resync" && msg.seq !== live.seq + 1) {
     console.warn("live: gap in seq", live.seq, msg.seq);
   }
   live.seq = msg.seq;
+  window.serverOffsetMs = Date.parse(msg.ts) - Date.now();  // server clock (scenario time in the demo) for timers
   if (msg.type === "resync") applyResync(msg.data);
   else if (msg.type === "tracks") {
     for (const f of msg.data.updated) upsertTrack(f);
@@ -116,7 +118,8 @@ function onLive(msg) {
 function connectLive() {
   const proto = location.protocol === "https:" ? "wss:" : "ws:";
   const ws = new WebSocket(proto + "//" + location.host + "/ws/live" + (live.seq !== null ? "?since=" + live.seq : ""));
-  ws.onopen = () => { live.connected = true; live.retryMs = 500; pollHealth(); };
+  live.ws = ws;
+  ws.onopen = () => { live.connected = true; live.retryMs = 500; live.lastMessageAt = Date.now(); pollHealth(); };
   ws.onmessage = ev => onLive(JSON.parse(ev.data));
   ws.onclose = () => {
     live.connected = false;
@@ -129,4 +132,17 @@ function connectLive() {
 setInterval(() => {
   for (const el of document.querySelectorAll("#incidents .timer")) el.textContent = ageText(el.dataset.since);
 }, 1000);
+// The server sends sensor health every 5 s: a silent socket (network dropped without a close)
+// is treated as down, so the page says so and resumes by seq instead of freezing.
+setInterval(() => {
+  if (live.connected && Date.now() - live.lastMessageAt > 12000) {
+    const dead = live.ws;
+    dead.onclose = null;  // a dropped network may never finish the close handshake: do not wait for it
+    dead.onmessage = null;
+    dead.close();
+    live.connected = false;
+    setStatus(false, "DISCONNECTED — no data, reconnecting");
+    setTimeout(connectLive, live.retryMs);
+  }
+}, 2000);
 connectLive();
