@@ -6,7 +6,6 @@ in file order; the last test checks the console and the requests of the whole ru
 from __future__ import annotations
 
 import json
-import os
 import re
 import time
 import urllib.error
@@ -17,20 +16,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, Route, WebSocket, sync_playwright
+from playwright.sync_api import Browser, Page, Route, WebSocket
 
 from tests.conftest import Server, start_server, stop_server
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 SPEED = 10  # scenario seconds per wall second
 SOROCA_REPORT = {"type": "manual", "lon": 28.3057, "lat": 48.1566, "reporter": "test", "text": "suspicious boat"}
 AIS_NAMES = {"FERRY SOROCA", "NISTRU TUR"}
@@ -133,16 +122,6 @@ def server() -> Iterator[Server]:
     s = start_server(["demo", "--speed", str(SPEED), "--seed", "1"])
     yield s
     stop_server(s)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not os.access(CHROMIUM, os.X_OK):
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (the project's test script does)")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")
