@@ -296,28 +296,27 @@ async def drive_probes(
 ) -> None:
     """The probe radar reports every started probe each scan; each probe's camera event goes half
     a scan after its third fix. Runs until ``stop``."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     per = max(1, round(every_s / PROBE_SCAN_S))
     t0 = time.time() + 0.2
     cams = [(t0 + (k * per + PROBE_FIXES - 0.5) * PROBE_SCAN_S, k) for k in range(len(layout.probes))]
     radar = (HOST, layout.probe_radar.port)
     j = 0
-    while not stop.is_set():
-        t_scan = t0 + j * PROBE_SCAN_S
-        while cams and cams[0][0] < t_scan:
-            t_cam, k = cams.pop(0)
-            await _sleep_until(t_cam)
-            raw = _camera_event(layout, k, datetime.fromtimestamp(time.time(), UTC))
-            sock.sendto(raw, (HOST, layout.cameras[layout.probes[k].camera].port))
-            log.sent[k] = time.time()
-        if not cams:
-            all_sent.set()
-        await _sleep_until(t_scan)
-        stamp = datetime.fromtimestamp(time.time(), UTC)
-        for k in range(min(len(layout.probes), j // per + 1)):
-            sock.sendto(_tll(k, layout.probes[k], stamp), radar)
-        j += 1
-    sock.close()
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        while not stop.is_set():
+            t_scan = t0 + j * PROBE_SCAN_S
+            while cams and cams[0][0] < t_scan:
+                t_cam, k = cams.pop(0)
+                await _sleep_until(t_cam)
+                raw = _camera_event(layout, k, datetime.fromtimestamp(time.time(), UTC))
+                sock.sendto(raw, (HOST, layout.cameras[layout.probes[k].camera].port))
+                log.sent[k] = time.time()
+            if not cams:
+                all_sent.set()
+            await _sleep_until(t_scan)
+            stamp = datetime.fromtimestamp(time.time(), UTC)
+            for k in range(min(len(layout.probes), j // per + 1)):
+                sock.sendto(_tll(k, layout.probes[k], stamp), radar)
+            j += 1
 
 
 async def _sleep_until(t: float) -> None:

@@ -1,7 +1,8 @@
 """The live feed behind ``/ws/live``: every message has ``type``, ``seq``, ``ts`` and ``data``.
 
 Sequence numbers are global to the feed and increase by one per message, so a client that
-reconnects with the last ``seq`` it saw gets exactly what it missed from a bounded history. A
+reconnects with the last ``seq`` it saw gets exactly what it missed from a bounded history
+(20,000 messages or 64 MB of JSON text, whichever is smaller). A
 client too far behind (its ``seq`` is older than the history) first gets a ``resync`` message
 with a full snapshot. A client that cannot keep up is disconnected rather than fed a partial
 stream; it reconnects and resumes.
@@ -10,6 +11,7 @@ stream; it reconnects and resumes.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections import deque
 from collections.abc import Callable
@@ -20,18 +22,24 @@ from typing import Any
 log = logging.getLogger("sar.live")
 
 HISTORY = 20_000
+HISTORY_BYTES = 64 << 20
 CLIENT_QUEUE = 5_000
 
 
 @dataclass(frozen=True)
 class LiveMessage:
+    """A message as sent: encoded to JSON text once, whatever the number of clients; the
+    history keeps the text, not the objects (a tracks message of 500 tracks is ~250 KB)."""
+
     type: str
     seq: int
     ts: datetime
-    data: Any
+    text: str
 
-    def to_json(self) -> dict[str, Any]:
-        return {"type": self.type, "seq": self.seq, "ts": self.ts.isoformat(), "data": self.data}
+    @classmethod
+    def make(cls, type_: str, seq: int, ts: datetime, data: Any) -> LiveMessage:
+        body = {"type": type_, "seq": seq, "ts": ts.isoformat(), "data": data}
+        return cls(type_, seq, ts, json.dumps(body, ensure_ascii=False, separators=(",", ":")))
 
 
 class ClientTooSlow(Exception):
@@ -67,7 +75,8 @@ class LiveFeed:
         self._clock = clock
         self._snapshot = snapshot
         self._seq = 0
-        self._history: deque[LiveMessage] = deque(maxlen=HISTORY)
+        self._history: deque[LiveMessage] = deque()
+        self._history_bytes = 0
         self._subs: set[Subscription] = set()
 
     @property
@@ -77,8 +86,11 @@ class LiveFeed:
     def publish(self, type_: str, data: Any) -> LiveMessage:
         """Append a message (call from the event loop thread)."""
         self._seq += 1
-        msg = LiveMessage(type_, self._seq, self._clock(), data)
+        msg = LiveMessage.make(type_, self._seq, self._clock(), data)
         self._history.append(msg)
+        self._history_bytes += len(msg.text)
+        while len(self._history) > HISTORY or self._history_bytes > HISTORY_BYTES:
+            self._history_bytes -= len(self._history.popleft().text)
         for sub in list(self._subs):
             sub.offer(msg)
         return msg
@@ -92,7 +104,7 @@ class LiveFeed:
         if since is not None and since >= oldest - 1 and since <= self._seq:
             backlog = [m for m in self._history if m.seq > since]
         else:
-            snap = LiveMessage("resync", self._seq, self._clock(), self._snapshot())
+            snap = LiveMessage.make("resync", self._seq, self._clock(), self._snapshot())
             backlog = [snap]
         return sub, backlog
 

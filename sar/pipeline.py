@@ -79,8 +79,12 @@ class Pipeline:
         }
 
     async def run(self) -> None:
+        """Tick at a fixed rate (the tick's own work does not stretch the period; a late tick
+        is followed at once by the next, never by a burst)."""
+        loop = asyncio.get_running_loop()
         every = max(1, round(self.settings.sensors_every_s / self.settings.tick_s))
         n = 0
+        due = loop.time()
         while True:
             try:
                 self.tick()
@@ -89,7 +93,8 @@ class Pipeline:
             except Exception:  # one bad tick must not stop the picture
                 log.exception("pipeline tick failed")
             n += 1
-            await asyncio.sleep(self.settings.tick_s)
+            due = max(due + self.settings.tick_s, loop.time())
+            await asyncio.sleep(due - loop.time())
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self.run(), name="pipeline")

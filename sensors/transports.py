@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import socket
 import threading
 from typing import Any, Protocol
 
@@ -23,6 +24,7 @@ from sensors.framing import StreamFramer, split_datagram
 log = logging.getLogger("sensors.transports")
 
 READ_CHUNK = 65536
+UDP_RCVBUF = 4 << 20
 
 
 class Source(Protocol):
@@ -65,6 +67,9 @@ class UdpSource:
         self._transport, _ = await loop.create_datagram_endpoint(
             lambda: _UdpProtocol(self.adapter), local_addr=(self.cfg.host, self.cfg.port)
         )
+        sock = self._transport.get_extra_info("socket")
+        with contextlib.suppress(OSError):  # a burst while the loop is busy must not overflow
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, UDP_RCVBUF)
         log.info("sensor %s: listening on udp %s:%d", self.adapter.sensor_id, self.cfg.host, self.cfg.port)
 
     async def stop(self) -> None:

@@ -23,10 +23,10 @@ async def live(ws: WebSocket, since: Annotated[int | None, Query(ge=0)] = None) 
     sub, backlog = feed.subscribe(since)
     try:
         for msg in backlog:
-            await ws.send_json(msg.to_json())
+            await ws.send_text(msg.text)
         while True:
             msg = await sub.next()
-            await ws.send_json(msg.to_json())
+            await ws.send_text(msg.text)
     except ClientTooSlow:
         with contextlib.suppress(RuntimeError):
             await ws.close(code=status.WS_1013_TRY_AGAIN_LATER, reason="too slow: reconnect with ?since=")
