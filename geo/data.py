@@ -25,12 +25,12 @@ ATTRIBUTION = (
 
 @dataclass(frozen=True)
 class GeoData:
-    """The four source layers, in the metric CRS, plus their raw GeoJSON (WGS84) for display."""
+    """The layers computation uses, in the metric CRS, plus the raw GeoJSON (WGS84) of all four
+    for display (the coarse WDBII centreline is context only, never projected)."""
 
     boundary: gpd.GeoDataFrame
     countries: gpd.GeoDataFrame
     places: gpd.GeoDataFrame
-    centerline: gpd.GeoDataFrame
     clip_bbox: tuple[float, float, float, float]
     raw: dict[str, dict[str, Any]]
 
@@ -57,7 +57,6 @@ def load_geodata() -> GeoData:
         boundary=_frame(raw[BOUNDARY_FILE]),
         countries=_frame(raw[COUNTRIES_FILE]),
         places=_frame(raw[PLACES_FILE]),
-        centerline=_frame(raw[CENTERLINE_FILE]),
         clip_bbox=(float(bbox[0]), float(bbox[1]), float(bbox[2]), float(bbox[3])),
         raw=raw,
     )

@@ -23,6 +23,7 @@ import shapely.ops
 from shapely.geometry import LineString
 
 from geo.config import RoutingSettings
+from geo.crs import check_lonlat
 from geo.errors import GraphError, NoRoute, NotOnRiver, OutOfArea
 from geo.river import RiverModel
 
@@ -51,7 +52,6 @@ class Snap:
     reach: int
     chainage_m: float
     foot_xy: tuple[float, float]
-    point_xy: tuple[float, float]
     lateral_m: float
     on_water: bool
     water_leg_m: float
@@ -214,9 +214,10 @@ class RouteGraph:
 
     def snap(self, lon: float, lat: float) -> Snap:
         """Attach a point to the graph; raise NotOnRiver if it is too far from the river border."""
-        loc = self.river.locate_many([lon], [lat])
+        check_lonlat(lon, lat)
         if not self.river.in_area(lon, lat):
             raise OutOfArea(f"point lon={lon} lat={lat} is outside the area of the river model")
+        loc = self.river.locate_many([lon], [lat])
         i = int(loc.section_index[0])
         lateral = float(loc.axis_distance_m[0])
         if i < 0 or lateral > self.settings.max_snap_m:
@@ -244,7 +245,6 @@ class RouteGraph:
             reach.index,
             c,
             (foot.x, foot.y),
-            (px, py),
             lateral,
             bool(loc.on_water[0]),
             leg,

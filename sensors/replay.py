@@ -32,9 +32,6 @@ class ReplayError(Exception):
     """A recording cannot be replayed (missing, unreadable, unknown format)."""
 
 
-FORMATS = ("ais", "radar_nmea", "radar_asterix", "drone_mavlink")
-
-
 def detect_format(path: Path) -> str:
     """Tell a recording's format from its extension or first bytes."""
     if path.suffix.lower() == ".tlog":

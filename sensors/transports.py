@@ -210,14 +210,11 @@ class MqttSource:
 
 
 class HttpSource:
-    """Messages POSTed to the API; the route calls :meth:`post`."""
+    """A sensor that only POSTs to ``/api/sensors/{id}/ingest`` (the hub takes the bodies):
+    nothing to listen on."""
 
     def __init__(self, adapter: SensorAdapter) -> None:
         self.adapter = adapter
-
-    def post(self, body: bytes) -> int:
-        """Ingest one body; return how many messages it produced."""
-        return ingest_datagram(self.adapter, body)
 
     async def start(self) -> None:
         return None

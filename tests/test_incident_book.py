@@ -28,7 +28,7 @@ from sar.incidents.model import (
     UnknownIncident,
 )
 from sar.tracking.model import Track
-from tests.incident_tracks import MD_UA, at
+from tests.incident_tracks import MD_UA, Waypoint, at, move
 
 SOROCA = (28.28489, 48.15659)  # GeoNames 617367, the town centre on the MD bank
 
@@ -249,3 +249,25 @@ def test_settings_are_strict() -> None:
     with pytest.raises(ValidationError):
         s.crossing.dwell_s = 1.0
     assert (s.crossing.min_offset_m, s.rendezvous.min_duration_s, s.book.update_interval_s) == (25.0, 180.0, 30.0)
+
+
+def test_rules_of_a_book_locate_the_alive_tracks_once_per_evaluation(river: RiverModel) -> None:
+    from sar.incidents.rules import TrackPlaces
+
+    calls: list[int] = []
+
+    class Counting(RiverModel):
+        def locate_xy(self, x: Any, y: Any) -> Any:
+            calls.append(len(x))
+            return super().locate_xy(x, y)
+
+    counting = Counting(data=river.data)
+    places = TrackPlaces(counting)
+    a = move(river, "T1", [Waypoint(0, 50.0, 30.0), Waypoint(10, 50.1, 30.0)])
+    b = move(river, "T2", [Waypoint(0, 70.0, -30.0), Waypoint(10, 70.1, -30.0)])
+    first = places([a[0], b[0]])
+    assert places([a[0], b[0]]) is first  # the other rules of the same evaluation
+    assert calls == [2]
+    assert first["T1"].side == "MD" and first["T2"].side == "UA"
+    places([a[1], b[1]])  # the next tick moved them
+    assert calls == [2, 2]

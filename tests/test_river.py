@@ -179,7 +179,9 @@ def test_snapping_onto_the_axis_gives_zero_offset(river: RiverModel, section: st
     assert loc.river_km == pytest.approx(km, abs=0.001)
 
 
-@given(st.sampled_from(["north", "south"]), st.floats(0.01, 0.99), st.floats(-400.0, 400.0))
+# Away from the section ends: near an end a meander can bring a point 400 m off the axis closer
+# to the end vertex than to its own km, and past the end a point belongs to no section.
+@given(st.sampled_from(["north", "south"]), st.floats(0.06, 0.94), st.floats(-400.0, 400.0))
 @settings(max_examples=200, deadline=None)
 def test_water_and_side_are_consistent(river: RiverModel, section: str, frac: float, offset: float) -> None:
     km = frac * river.section(section).length_m / 1000

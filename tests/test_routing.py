@@ -144,3 +144,10 @@ def test_validation_catches_a_broken_graph(river: RiverModel) -> None:
     g.graph.edges[u, v]["length_m"] += 5.0
     with pytest.raises(GraphError, match="edges sum"):
         g.validate()
+
+
+def test_nan_route_end_is_an_invalid_coordinate(graph: RouteGraph, river: RiverModel) -> None:
+    from geo.errors import InvalidCoordinate
+
+    with pytest.raises(InvalidCoordinate):
+        graph.eta((float("nan"), 48.4), river.axis_point("north", 10.0), 10.0)

@@ -38,7 +38,7 @@ from sar.incidents.model import (
     UnknownIncident,
 )
 from sar.incidents.proximity import LoiteringRule, RendezvousRule
-from sar.incidents.rules import DarkTargetRule, PersonInWaterRule
+from sar.incidents.rules import DarkTargetRule, PersonInWaterRule, TrackPlaces
 from sar.tracking.model import Track
 
 log = logging.getLogger(__name__)
@@ -46,12 +46,13 @@ log = logging.getLogger(__name__)
 
 def default_rules(river: RiverModel, settings: IncidentSettings | None = None) -> list[Rule]:
     """The standard rule set: crossing, person in water, rendezvous, loitering, dark target."""
+    places = TrackPlaces(river)  # the alive tracks are located once per evaluation, not once per rule
     return [
         BorderCrossingRule(river, settings),
-        PersonInWaterRule(river, settings),
-        RendezvousRule(river, settings),
-        LoiteringRule(river, settings),
-        DarkTargetRule(river, settings),
+        PersonInWaterRule(river, settings, places),
+        RendezvousRule(river, settings, places),
+        LoiteringRule(river, settings, places),
+        DarkTargetRule(river, settings, places),
     ]
 
 

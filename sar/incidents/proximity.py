@@ -18,7 +18,7 @@ import numpy as np
 from geo.river import RiverModel
 from sar.incidents.config import IncidentSettings
 from sar.incidents.model import Finding, Impact, IncidentType
-from sar.incidents.rules import ALIVE, Place, place_tracks, place_xy, seconds, sides_of, track_label
+from sar.incidents.rules import ALIVE, Place, TrackPlaces, place_xy, seconds, sides_of, track_label
 from sar.tracking.model import Track, TrackStatus
 
 
@@ -36,9 +36,12 @@ class RendezvousRule:
 
     name: str = "rendezvous"
 
-    def __init__(self, river: RiverModel, settings: IncidentSettings | None = None) -> None:
+    def __init__(
+        self, river: RiverModel, settings: IncidentSettings | None = None, places: TrackPlaces | None = None
+    ) -> None:
         s = settings or IncidentSettings()
         self.river = river
+        self.places = places or TrackPlaces(river)
         self.settings = s.rendezvous
         self.ais_timeout_s = s.ais_timeout_s
         self._pairs: dict[tuple[str, str], _Pair] = {}
@@ -46,7 +49,7 @@ class RendezvousRule:
     def evaluate(self, now: datetime, tracks: Sequence[Track]) -> list[Finding]:
         s = self.settings
         live = [t for t in tracks if t.status in ALIVE]
-        places = place_tracks(self.river, live)
+        places = self.places(live)
         zone = [t for t in live if places[t.id].border_m <= s.near_border_m + s.border_margin_m]
         by_id = {t.id: t for t in zone}
         together = self._together(zone, places)
@@ -116,16 +119,19 @@ class LoiteringRule:
 
     name: str = "loitering"
 
-    def __init__(self, river: RiverModel, settings: IncidentSettings | None = None) -> None:
+    def __init__(
+        self, river: RiverModel, settings: IncidentSettings | None = None, places: TrackPlaces | None = None
+    ) -> None:
         s = settings or IncidentSettings()
         self.river = river
+        self.places = places or TrackPlaces(river)
         self.settings = s.loitering
         self.ais_timeout_s = s.ais_timeout_s
         self._state: dict[str, _Loiter] = {}
 
     def evaluate(self, now: datetime, tracks: Sequence[Track]) -> list[Finding]:
         live = [t for t in tracks if t.status in ALIVE]
-        places = place_tracks(self.river, live)
+        places = self.places(live)
         out: list[Finding] = []
         for t in live:
             finding = self._step(now, t, places[t.id])

@@ -59,8 +59,21 @@ def place_xy(river: RiverModel, x: Sequence[float], y: Sequence[float]) -> list[
     return out
 
 
-def place_tracks(river: RiverModel, tracks: Sequence[Track]) -> dict[str, Place]:
-    return dict(zip((t.id for t in tracks), place_xy(river, [t.x_m for t in tracks], [t.y_m for t in tracks])))
+class TrackPlaces:
+    """Places of the alive tracks, shared by the rules of one book: every rule asks for the
+    same snapshots each tick, and only the first asks the river model."""
+
+    def __init__(self, river: RiverModel) -> None:
+        self.river = river
+        self._last: tuple[tuple[str, datetime, float, float], ...] = ()
+        self._places: dict[str, Place] = {}
+
+    def __call__(self, tracks: Sequence[Track]) -> dict[str, Place]:
+        key = tuple((t.id, t.time, t.x_m, t.y_m) for t in tracks)
+        if key != self._last:
+            found = place_xy(self.river, [t.x_m for t in tracks], [t.y_m for t in tracks])
+            self._last, self._places = key, dict(zip((t.id for t in tracks), found))
+        return self._places
 
 
 def track_label(track: Track) -> str:
@@ -90,14 +103,17 @@ class PersonInWaterRule:
 
     name: str = "person_in_water"
 
-    def __init__(self, river: RiverModel, settings: IncidentSettings | None = None) -> None:
+    def __init__(
+        self, river: RiverModel, settings: IncidentSettings | None = None, places: TrackPlaces | None = None
+    ) -> None:
         self.river = river
+        self.places = places or TrackPlaces(river)
         self.settings = (settings or IncidentSettings()).person_in_water
         self._raised: dict[str, Finding] = {}
 
     def evaluate(self, now: datetime, tracks: Sequence[Track]) -> list[Finding]:
         live = [t for t in tracks if t.status in ALIVE]
-        places = place_tracks(self.river, live)
+        places = self.places(live)
         out: list[Finding] = []
         for t in live:
             if t.id in self._raised or self._qualifies(t, places[t.id]):
@@ -140,14 +156,17 @@ class DarkTargetRule:
 
     name: str = "dark_target"
 
-    def __init__(self, river: RiverModel, settings: IncidentSettings | None = None) -> None:
+    def __init__(
+        self, river: RiverModel, settings: IncidentSettings | None = None, places: TrackPlaces | None = None
+    ) -> None:
         self.river = river
+        self.places = places or TrackPlaces(river)
         self.settings = (settings or IncidentSettings()).dark_target
         self._raised: dict[str, Finding] = {}
 
     def evaluate(self, now: datetime, tracks: Sequence[Track]) -> list[Finding]:
         live = [t for t in tracks if t.status in ALIVE]
-        places = place_tracks(self.river, live)
+        places = self.places(live)
         out: list[Finding] = []
         for t in live:
             raised = t.id in self._raised
