@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from geo.config import GeoSettings, RoutingSettings
+from sar.dispatch.config import DispatchSettings
 from sar.incidents.config import IncidentSettings
 from sar.tracking.config import TrackerSettings
 from sensors.registry import SensorConfig
@@ -49,6 +50,7 @@ class Settings(BaseSettings):
     sensors: list[SensorConfig] = Field(default_factory=list)
     tracker: TrackerSettings = Field(default_factory=TrackerSettings)
     incidents: IncidentSettings = Field(default_factory=IncidentSettings)
+    dispatch: DispatchSettings = Field(default_factory=DispatchSettings)
 
     @classmethod
     def settings_customise_sources(

@@ -19,6 +19,7 @@ from sar import __version__
 from sar.api import geo, health, incidents, live, routes, sensors, tracks, vessels
 from sar.api.errors import install_error_handlers
 from sar.bus import InProcessBus
+from sar.dispatch.fleet import Fleet
 from sar.incidents.book import IncidentBook
 from sar.live import LiveFeed
 from sar.pipeline import Pipeline
@@ -85,6 +86,7 @@ def create_app(
     app.state.pipeline = pipeline
     app.state.book = book
     app.state.feed = pipeline.feed
+    app.state.fleet = Fleet.from_settings(settings.dispatch.fleet, clock.now())
     install_error_handlers(app)
     for module in (health, geo, routes, sensors, vessels, tracks, incidents, live):
         app.include_router(module.router)

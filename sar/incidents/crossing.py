@@ -29,13 +29,11 @@ from sar.tracking.model import Track, TrackStatus
 _FED = frozenset({TrackStatus.TENTATIVE, TrackStatus.CONFIRMED})
 
 
-@dataclass(frozen=True)
-class _Sample:
-    time: datetime
-    lon: float
-    lat: float
-    side: str | None
-    deep: bool
+# A sample of a track's way: (time, lon, lat, side, deep). A plain tuple of atoms, which the
+# garbage collector stops tracking: hundreds of tracks keep thousands of samples each, and as
+# objects they made every full collection pause the pipeline for 100+ ms.
+_Sample = tuple[datetime, float, float, str | None, bool]
+_TIME, _LON, _LAT, _SIDE, _DEEP = range(5)
 
 
 @dataclass(frozen=True)
@@ -111,17 +109,17 @@ class BorderCrossingRule:
             samples = []
             for time, lon, lat in pts:
                 p = next(places)
-                samples.append(_Sample(time, lon, lat, p.side, p.side is not None and p.border_m >= depth_m))
+                samples.append((time, lon, lat, p.side, p.side is not None and p.border_m >= depth_m))
             out.append(samples)
         return out
 
     def _step(self, st: _SideState, s: _Sample) -> None:
         """Advance the run of deep samples; record a crossing when a new side is established."""
-        st.last_time = s.time
-        if s.deep and s.side == st.run_side:
+        st.last_time = s[_TIME]
+        if s[_DEEP] and s[_SIDE] == st.run_side:
             st.run_count += 1
-        elif s.deep:
-            st.run_side, st.run_since, st.run_count = s.side, s.time, 1
+        elif s[_DEEP]:
+            st.run_side, st.run_since, st.run_count = s[_SIDE], s[_TIME], 1
         else:
             st.run_side, st.run_since, st.run_count = None, None, 0
         if st.run_side is not None and st.run_side == st.established:
@@ -131,7 +129,7 @@ class BorderCrossingRule:
         st.trail.append(s)
         if st.run_side is None or st.run_since is None:
             return
-        if st.run_count < self.settings.min_samples or seconds(st.run_since, s.time) < self.settings.dwell_s:
+        if st.run_count < self.settings.min_samples or seconds(st.run_since, s[_TIME]) < self.settings.dwell_s:
             return
         previous, st.established = st.established, st.run_side
         trail = list(st.trail)
@@ -144,16 +142,16 @@ class BorderCrossingRule:
     def _crossing_point(self, a: str, b: str, trail: list[_Sample]) -> _Point:
         """Where the last move from side a to side b met the border; failing that, where the
         straight line from the last sample deep on a to the newest sample does; else the newest."""
-        moves = [(p, q) for p, q in zip(trail, trail[1:]) if p.side == a and q.side == b]
+        moves = [(p, q) for p, q in zip(trail, trail[1:]) if p[_SIDE] == a and q[_SIDE] == b]
         moves.reverse()
         for p, q in [*moves, (trail[0], trail[-1])]:
-            c = self.river.crossed_border((p.lon, p.lat), (q.lon, q.lat))
+            c = self.river.crossed_border((p[_LON], p[_LAT]), (q[_LON], q[_LAT]))
             if c is not None:
                 where = f"{c.section} km {c.river_km:.2f}" if c.section and c.river_km is not None else "the border"
-                return _Point(q.time, c.lon, c.lat, where)
+                return _Point(q[_TIME], c.lon, c.lat, where)
         last = trail[-1]
-        x, y = self.river.projector.to_xy([last.lon], [last.lat])
-        return _Point(last.time, last.lon, last.lat, place_xy(self.river, [float(x[0])], [float(y[0])])[0].where())
+        x, y = self.river.projector.to_xy([last[_LON]], [last[_LAT]])
+        return _Point(last[_TIME], last[_LON], last[_LAT], place_xy(self.river, [float(x[0])], [float(y[0])])[0].where())
 
     def _finding(self, now: datetime, t: Track, n: int, a: str, b: str, point: _Point) -> Finding | None:
         if t.status is not TrackStatus.CONFIRMED:
