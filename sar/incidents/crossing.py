@@ -151,7 +151,9 @@ class BorderCrossingRule:
                 return _Point(q[_TIME], c.lon, c.lat, where)
         last = trail[-1]
         x, y = self.river.projector.to_xy([last[_LON]], [last[_LAT]])
-        return _Point(last[_TIME], last[_LON], last[_LAT], place_xy(self.river, [float(x[0])], [float(y[0])])[0].where())
+        return _Point(
+            last[_TIME], last[_LON], last[_LAT], place_xy(self.river, [float(x[0])], [float(y[0])])[0].where()
+        )
 
     def _finding(self, now: datetime, t: Track, n: int, a: str, b: str, point: _Point) -> Finding | None:
         if t.status is not TrackStatus.CONFIRMED:
