@@ -33,7 +33,6 @@ _FED = frozenset({TrackStatus.TENTATIVE, TrackStatus.CONFIRMED})
 # garbage collector stops tracking: hundreds of tracks keep thousands of samples each, and as
 # objects they made every full collection pause the pipeline for 100+ ms.
 _Sample = tuple[datetime, float, float, str | None, bool]
-_TIME, _LON, _LAT, _SIDE, _DEEP = range(5)
 
 
 @dataclass(frozen=True)
@@ -115,11 +114,11 @@ class BorderCrossingRule:
 
     def _step(self, st: _SideState, s: _Sample) -> None:
         """Advance the run of deep samples; record a crossing when a new side is established."""
-        st.last_time = s[_TIME]
-        if s[_DEEP] and s[_SIDE] == st.run_side:
+        st.last_time = s[0]
+        if s[4] and s[3] == st.run_side:
             st.run_count += 1
-        elif s[_DEEP]:
-            st.run_side, st.run_since, st.run_count = s[_SIDE], s[_TIME], 1
+        elif s[4]:
+            st.run_side, st.run_since, st.run_count = s[3], s[0], 1
         else:
             st.run_side, st.run_since, st.run_count = None, None, 0
         if st.run_side is not None and st.run_side == st.established:
@@ -129,7 +128,7 @@ class BorderCrossingRule:
         st.trail.append(s)
         if st.run_side is None or st.run_since is None:
             return
-        if st.run_count < self.settings.min_samples or seconds(st.run_since, s[_TIME]) < self.settings.dwell_s:
+        if st.run_count < self.settings.min_samples or seconds(st.run_since, s[0]) < self.settings.dwell_s:
             return
         previous, st.established = st.established, st.run_side
         trail = list(st.trail)
@@ -142,18 +141,16 @@ class BorderCrossingRule:
     def _crossing_point(self, a: str, b: str, trail: list[_Sample]) -> _Point:
         """Where the last move from side a to side b met the border; failing that, where the
         straight line from the last sample deep on a to the newest sample does; else the newest."""
-        moves = [(p, q) for p, q in zip(trail, trail[1:]) if p[_SIDE] == a and q[_SIDE] == b]
+        moves = [(p, q) for p, q in zip(trail, trail[1:]) if p[3] == a and q[3] == b]
         moves.reverse()
         for p, q in [*moves, (trail[0], trail[-1])]:
-            c = self.river.crossed_border((p[_LON], p[_LAT]), (q[_LON], q[_LAT]))
+            c = self.river.crossed_border((p[1], p[2]), (q[1], q[2]))
             if c is not None:
                 where = f"{c.section} km {c.river_km:.2f}" if c.section and c.river_km is not None else "the border"
-                return _Point(q[_TIME], c.lon, c.lat, where)
+                return _Point(q[0], c.lon, c.lat, where)
         last = trail[-1]
-        x, y = self.river.projector.to_xy([last[_LON]], [last[_LAT]])
-        return _Point(
-            last[_TIME], last[_LON], last[_LAT], place_xy(self.river, [float(x[0])], [float(y[0])])[0].where()
-        )
+        x, y = self.river.projector.to_xy([last[1]], [last[2]])
+        return _Point(last[0], last[1], last[2], place_xy(self.river, [float(x[0])], [float(y[0])])[0].where())
 
     def _finding(self, now: datetime, t: Track, n: int, a: str, b: str, point: _Point) -> Finding | None:
         if t.status is not TrackStatus.CONFIRMED:
