@@ -25,8 +25,8 @@ Measured from outside, on 127.0.0.1 only:
 - Per lag: latency p50/p90/p99/max (with 40 probes p99 is close to the max), missing and premature
   probes, sent and accepted observation rates (``GET /api/sensors``), tracker counters such as
   ``too_late`` (``GET /api/health``), kernel UDP receive-buffer drops (``/proc/net/snmp``), server
-  CPU and memory, and the pipeline cycle seen from outside: gaps between ``tracks`` messages (0.1 s
-  sleep + tick work + everything else the event loop did meanwhile).
+  CPU and memory, and the map's cadence seen from outside: gaps between ``tracks`` messages
+  (``pipeline.tracks_every_s`` = 0.5 s, stretched by whatever the event loop did meanwhile).
 - ``--profile``: the pipeline of ``create_app`` driven in-process by a simulated clock with the same
   load, timing every part of a tick (tracker.advance, tracker.tracks, track_features, each incident
   rule, the live feed's JSON encoding) and the ingest of the datagrams (decode + bus + tracker.add),
@@ -497,7 +497,7 @@ def figures(
         "tracker": {**counters, "tracks_now": b["tracker"]["tracks"], "buffered_now": b["tracker"]["buffered"]},
         "server_cpu_core_fraction": round((b["cpu_s"] - a["cpu_s"]) / span, 2),
         "server_rss_mb": [a["rss_mb"], b["rss_mb"]],
-        "tick_cycle_ms": pct(gaps),
+        "tracks_msg_gap_ms": pct(gaps),
         "tracks_msg_kb_mean": round(float(np.mean([t[2] for t in ticks])) / 1024, 1) if ticks else None,
         "tracks_delivery_ms": pct([(t[1] - t[0]) * 1e3 for t in ticks]),
         "other_incidents": dict(log.other),

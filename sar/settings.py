@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from geo.config import GeoSettings, RoutingSettings
 from sar.dispatch.config import DispatchSettings
 from sar.incidents.config import IncidentSettings
+from sar.pipeline import PipelineSettings
 from sar.tracking.config import TrackerSettings
 from sensors.registry import SensorConfig
 
@@ -51,6 +52,7 @@ class Settings(BaseSettings):
     tracker: TrackerSettings = Field(default_factory=TrackerSettings)
     incidents: IncidentSettings = Field(default_factory=IncidentSettings)
     dispatch: DispatchSettings = Field(default_factory=DispatchSettings)
+    pipeline: PipelineSettings = Field(default_factory=PipelineSettings)
 
     @classmethod
     def settings_customise_sources(

@@ -51,7 +51,8 @@ def create_app(
     bus.subscribe("sensors.*", _join_static(registry))
     tracker = Tracker(settings.tracker, river.projector, registry)
     book = IncidentBook.with_default_rules(river, settings.incidents)
-    pipeline = Pipeline(river, tracker, book, hub, LiveFeed(clock.now, lambda: pipeline.snapshot()), clock)
+    feed = LiveFeed(clock.now, lambda: pipeline.snapshot())
+    pipeline = Pipeline(river, tracker, book, hub, feed, clock, settings.pipeline)
     bus.subscribe("sensors.*", pipeline.on_bus)
 
     @asynccontextmanager

@@ -87,6 +87,7 @@ class IncidentBook:
         self._by_key: dict[str, str] = {}
         self._suppressed: set[str] = set()
         self._count = 0
+        self._ran_at: dict[str, datetime] = {}
 
     @classmethod
     def with_default_rules(cls, river: RiverModel, settings: IncidentSettings | None = None) -> IncidentBook:
@@ -99,6 +100,11 @@ class IncidentBook:
         closed by this evaluation, by id. A rule that raises is logged and counted, not fatal."""
         changed: dict[str, Incident] = {}
         for rule in self.rules:
+            every = self.settings.rule_every_s.get(rule.name, 0.0)
+            last = self._ran_at.get(rule.name)
+            if last is not None and every > 0 and (now - last).total_seconds() < every - 1e-6:
+                continue
+            self._ran_at[rule.name] = now
             try:
                 findings = rule.evaluate(now, tracks)
             except Exception:

@@ -91,6 +91,10 @@ class BookSettings(_Strict):
     min_move_m: float = Field(default=10.0, ge=0, description="smaller moves do not change an incident")
     close_grace_s: float = Field(default=60.0, ge=0, description="an ended event is closed by its rule after")
     manual_confidence: float = Field(default=0.5, ge=0, le=1, description="confidence of an unverified report")
+    rule_every_s: dict[str, float] = Field(
+        default_factory=lambda: {"rendezvous": 1.0, "loitering": 1.0, "dark_target": 1.0},
+        description="rules whose events last minutes run this often (s); the others at every evaluation",
+    )
 
 
 class IncidentSettings(_Strict):

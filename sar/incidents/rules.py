@@ -113,25 +113,26 @@ class PersonInWaterRule:
 
     def evaluate(self, now: datetime, tracks: Sequence[Track]) -> list[Finding]:
         live = [t for t in tracks if t.status in ALIVE]
-        places = self.places(live)
+        # Only persons seen by an optical sensor (and those raised) are located: this rule runs
+        # at every tick, and locating hundreds of boats there would delay every incident.
+        candidates = [t for t in live if t.id in self._raised or self._is_person(t)]
+        places = self.places(candidates)
         out: list[Finding] = []
-        for t in live:
-            if t.id in self._raised or self._qualifies(t, places[t.id]):
+        for t in candidates:
+            if t.id in self._raised or places[t.id].on_water:
                 self._raised[t.id] = self._finding(t, places[t.id])
                 out.append(self._raised[t.id])
         for tid in sorted(set(self._raised) - {t.id for t in live}):
             out.append(replace(self._raised.pop(tid), ended=True, detail="track lost: last known position kept"))
         return out
 
-    def _qualifies(self, t: Track, place: Place) -> bool:
+    def _is_person(self, t: Track) -> bool:
         s = self.settings
-        optical = any(src.kind in OPTICAL for src in t.sources)
         return (
             t.status is TrackStatus.CONFIRMED
             and t.target_class is TargetClass.PERSON
             and t.class_confidence >= s.min_confidence
-            and place.on_water
-            and (optical or not s.require_optical)
+            and (not s.require_optical or any(src.kind in OPTICAL for src in t.sources))
         )
 
     def _finding(self, t: Track, place: Place) -> Finding:
