@@ -16,8 +16,11 @@ through (checksums, payload characters, bit lengths, the standard's "not availab
   dimensions, each emitted on its own with the other fields None (unknown, not empty);
 - type 4 (base station) is counted as ``base_station``; every other type as ``unsupported_type``.
 
-Time is the tag block's ``c:`` (receiver unix seconds) when present, else the arrival time. The
-payload's UTC-second field is ignored (it has no minute, so cannot date a report by itself).
+Time is the tag block's ``c:`` (receiver unix seconds) when present, else the arrival time. A
+whole-second ``c:`` only says which second: when the message arrives within that second, the
+arrival time is the finer stamp and is used (so a tracker with a lag well under 1 s does not
+take live AIS for late). The payload's UTC-second field is ignored (it has no minute, so cannot
+date a report by itself).
 
 Accuracy (1 sigma): the ITU-R M.1371 position accuracy flag says better (1) or worse (0) than
 10 m; defaults of 10 m and 30 m are conservative and cover the GNSS antenna's offset on the hull.
@@ -32,7 +35,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import reduce
 from operator import xor
 from typing import Any, Literal
@@ -135,7 +138,7 @@ class AisDecoder:
         line = frame.strip()
         try:
             sentence, tag_time = _parse(line)
-            report = self._collect(sentence, line, tag_time or at, at, out.rejects)
+            report = self._collect(sentence, line, _report_time(tag_time, at), at, out.rejects)
         except _Refused as r:
             out.rejects.append(Reject(r.reason, r.detail, line))
             return out
@@ -317,6 +320,15 @@ def _parse(line: bytes) -> tuple[AISSentence, datetime | None]:
         return NMEAMessage(body), tag_time
     except Exception as exc:  # pyais: bad fragment numbers, fill bits, ...
         raise _Refused("malformed", f"{type(exc).__name__}: {exc}") from exc
+
+
+def _report_time(tag_time: datetime | None, at: datetime) -> datetime:
+    """The tag time, or the arrival time when the tag is a whole second and arrival lies within it."""
+    if tag_time is None:
+        return at
+    if tag_time.microsecond == 0 and timedelta(0) <= at - tag_time < timedelta(seconds=1):
+        return at
+    return tag_time
 
 
 def _tag_time(block: bytes) -> datetime | None:

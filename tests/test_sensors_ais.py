@@ -291,6 +291,20 @@ def test_tag_block_time_is_used() -> None:
     assert only_observation(decode(ms)).time == datetime.fromtimestamp(1585312871.123, UTC)
 
 
+def test_a_whole_second_tag_is_refined_by_an_arrival_within_that_second() -> None:
+    second = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    line = with_tag_block(CLASS_A.decode(), second)
+    within = second + timedelta(milliseconds=730)
+    assert only_observation(decode(line, at=within)).time == within  # live: the finer stamp
+    later = second + timedelta(seconds=3)
+    assert only_observation(decode(line, at=later)).time == second  # replayed or delayed: the tag
+    early = second - timedelta(milliseconds=200)
+    assert only_observation(decode(line, at=early)).time == second  # receiver clock ahead: the tag
+    ms = b"\\s:rcv01,c:1585312871123*6D\\" + CLASS_A
+    arrival = datetime.fromtimestamp(1585312871.5, UTC)
+    assert only_observation(decode(ms, at=arrival)).time == datetime.fromtimestamp(1585312871.123, UTC)
+
+
 @pytest.mark.parametrize(
     ("line", "reason"),
     [

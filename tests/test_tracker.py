@@ -54,7 +54,7 @@ def test_settings_are_strict_and_frozen() -> None:
         TrackerSettings(confirm_m=4, confirm_n=3)
     with pytest.raises(ValidationError):
         s.lag_s = 5.0
-    assert (s.confirm_m, s.confirm_n, s.accel_sd_mps2, s.lag_s) == (3, 5, 0.3, 2.0)
+    assert (s.confirm_m, s.confirm_n, s.accel_sd_mps2, s.lag_s) == (3, 5, 0.3, 0.1)
 
 
 def test_a_noisy_position_sensor_gives_a_confirmed_accurate_track(river: RiverModel, boat: Boat) -> None:
@@ -125,7 +125,7 @@ def test_a_track_survives_misses_and_a_silent_sensor_then_coasts_and_is_deleted(
     tll = [
         position_obs(proj, boat, t, rng, "radar-b", accuracy_m=25.0) for t in every(3.0, 200.0) if rng.random() > 0.4
     ]
-    tracker = Tracker(TrackerSettings(), proj)
+    tracker = Tracker(TrackerSettings(lag_s=2.0), proj)
     updates = run(tracker, [*radar, *tll], 300.0)
     ids = {t.id for u in updates for t in u.updated}
     assert len(ids) == 1 and tracker.counters["initiated"] == 1
@@ -182,7 +182,7 @@ def test_out_of_order_input_within_the_lag_gives_the_same_tracks_and_late_input_
     delays = rng.uniform(0.0, 1.9, len(obs))
 
     def feed(delayed: bool) -> tuple[Tracker, list[list[Track]]]:
-        tracker = Tracker(TrackerSettings(), proj)
+        tracker = Tracker(TrackerSettings(lag_s=2.0, late_tolerance_s=0.0), proj)
         arrivals = sorted(zip(delays if delayed else np.zeros(len(obs)), range(len(obs)), strict=True),
                           key=lambda d: (obs[d[1]].time + timedelta(seconds=d[0]), d[1]))  # fmt: skip
         out, i = [], 0
@@ -201,6 +201,27 @@ def test_out_of_order_input_within_the_lag_gives_the_same_tracks_and_late_input_
     for o in late:
         shuffled.add(o)
     assert shuffled.counters["too_late"] == 3 and shuffled.counters["buffered"] == 0
+
+
+def test_a_slightly_late_observation_is_used_at_the_processed_time_and_a_later_one_dropped(
+    river: RiverModel, boat: Boat
+) -> None:
+    """A sensor whose clock runs a little behind: within late_tolerance_s its report still counts."""
+    rng = np.random.default_rng(9)
+    proj = river.projector
+    tracker = Tracker(TrackerSettings(lag_s=0.1, late_tolerance_s=1.0), proj)
+    run(tracker, [position_obs(proj, boat, t, rng, "tll") for t in every(1.0, 60.0)], 60.0, tick_s=0.1)
+    (before,) = tracker.tracks()
+    done = at(60.1 - 0.1)  # the last tick was at 60.1 s (lag 0.1 s)
+    tracker.add(position_obs(proj, boat, 59.5, rng, "late-cam"))  # 0.5 s behind the processed time
+    tracker.add(position_obs(proj, boat, 58.5, rng, "later-cam"))  # 1.5 s behind: beyond the tolerance
+    assert (tracker.counters["late_retimed"], tracker.counters["too_late"]) == (1, 1)
+    tracker.advance(at(60.2))
+    (after,) = tracker.tracks()
+    late = {s.sensor_id: s for s in after.sources}["late-cam"]
+    assert after.id == before.id and late.updates == 1
+    assert abs((late.last_seen - done).total_seconds()) < 1e-3  # taken as seen just after 60.0 s
+    assert "later-cam" not in {s.sensor_id for s in after.sources}
 
 
 def test_camera_bearings_refine_a_track_but_never_start_one(river: RiverModel, boat: Boat) -> None:

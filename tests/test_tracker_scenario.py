@@ -57,7 +57,7 @@ def scenario(river: RiverModel) -> ScenarioRun:
     sim = Simulator(world, configs, seed=SEED, start=START, specs=demo_specs())
     decoders = {c.id: make_decoder(c) for c in configs}
     vessels = VesselRegistry()
-    tracker = Tracker(TrackerSettings(), river.projector, vessels)
+    tracker = Tracker(TrackerSettings(lag_s=2.0), river.projector, vessels)  # scored every 5 s of processed time
     steps: dict[datetime, list[Observation]] = defaultdict(list)
     for f in sim.frames(DURATION_S):
         dec = decoders[f.sensor_id]

@@ -63,7 +63,13 @@ class TrackerSettings(BaseModel):
     class_floor: float = Field(default=0.02, gt=0, lt=0.3, description="least probability of any class")
     min_class_confidence: float = Field(default=0.5, ge=0, le=1, description="below: the track's class is unknown")
     # time and output
-    lag_s: float = Field(default=2.0, ge=0, description="observations are held this long to be put in time order")
+    lag_s: float = Field(default=0.1, ge=0, description="observations are held this long to be put in time order")
+    late_tolerance_s: float = Field(
+        default=2.0, ge=0, description="an observation up to this much later than lag_s is used at the processed time"
+    )
+    late_speed_mps: float = Field(
+        default=8.0, ge=0, description="a late position's uncertainty grows by this speed x its lateness"
+    )
     history_len: int = Field(default=20, ge=0, description="positions kept for the map")
     history_every_s: float = Field(default=5.0, ge=0)
     coast_report_s: float = Field(default=1.0, gt=0, description="a coasting track's prediction is re-reported")

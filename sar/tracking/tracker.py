@@ -2,8 +2,10 @@
 
 ``add`` buffers observations in any order; ``advance(now)`` processes, in time order, those older
 than ``lag_s`` (a scan = one sensor's observations within ``scan_window_s``), then confirms,
-coasts, merges and deletes tracks. Observations older than what was already processed are
-dropped and counted (``too_late``). Each scan: all tracks predicted to its time, gated, assigned
+coasts, merges and deletes tracks. An observation older than what was already processed by at
+most ``late_tolerance_s`` is used as if seen just after it, its position uncertainty grown by
+``late_speed_mps`` x its lateness (``late_retimed``: a sensor clock a little behind, a slow
+link); older ones are dropped and counted (``too_late``). Each scan: all tracks predicted to its time, gated, assigned
 by global nearest neighbour (:mod:`sar.tracking.association`), updated in one batch; unassigned
 observations with a position (or a range) outside every track's gate start tentative tracks,
 bearings alone never do.
@@ -20,9 +22,10 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import math
 from collections import deque
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 
 import numpy as np
 
@@ -40,8 +43,8 @@ from sensors.vessels import VesselRegistry
 
 MERGE_EVERY_S = 1.0  # duplicates (and stale id links) are looked for at most this often, tracker time
 COUNTERS = (
-    "received", "too_late", "ignored", "processed", "scans", "associated", "initiated", "unassociated",
-    "confirmed", "merged", "deleted",
+    "received", "too_late", "late_retimed", "ignored", "processed", "scans", "associated", "initiated",
+    "unassociated", "confirmed", "merged", "deleted",
 )  # fmt: skip
 
 
@@ -98,10 +101,28 @@ class Tracker:
             )
         t_s = (obs.time - self._epoch).total_seconds()
         if t_s <= self._done_s:
-            self._counts["too_late"] += 1
-            return
+            late_s = self._done_s - t_s
+            if late_s > self.settings.late_tolerance_s:
+                self._counts["too_late"] += 1
+                return
+            obs, t_s = self._retime(obs, late_s), self._done_s + 1e-6
+            self._counts["late_retimed"] += 1
         self._counts["received"] += 1
         heapq.heappush(self._buffer, (t_s, obs.sensor_id, next(self._seq), obs))
+
+    def _retime(self, obs: Observation, late_s: float) -> Observation:
+        """A slightly late observation taken as seen just after the processed time: its position
+        uncertainty grows by how far a target may have moved meanwhile (a bearing is kept)."""
+        time = self._epoch_time(self._done_s + 1e-6)
+        p = obs.position
+        if p is None:
+            return replace(obs, time=time)
+        grown = math.hypot(p.accuracy_m, self.settings.late_speed_mps * (late_s + 1e-6))
+        return replace(obs, time=time, position=replace(p, accuracy_m=grown))
+
+    def _epoch_time(self, t_s: float) -> datetime:
+        assert self._epoch is not None
+        return self._epoch + timedelta(seconds=t_s)
 
     def advance(self, now: datetime) -> TrackerUpdate:
         """Process the observations older than ``now - lag_s`` in time order, then maintain tracks."""
