@@ -12,6 +12,7 @@ from typing import Any, NoReturn
 
 from geo.errors import GeoError
 from geo.routing import KNOT_MPS
+from sar.crew_client import add_arguments as add_crew_arguments
 from sar.settings import Settings, SettingsError, load_settings
 from sensors.replay import ReplayError
 
@@ -95,6 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
     route.add_argument("origin", type=_lonlat, metavar="LON,LAT")
     route.add_argument("destination", type=_lonlat, metavar="LON,LAT")
     route.add_argument("--speed-kn", type=_speed, default=20.0, help="boat speed through water, knots (default 20)")
+
+    add_crew_arguments(sub.add_parser("crew", help="a crew's client of /ws/crew: print orders, accept, report status"))
     return p
 
 
@@ -111,6 +114,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command == "crew":
+        from sar.crew_client import run_cli
+
+        return run_cli(args)
     from geo.river import RiverModel  # deferred: argument errors answer without loading geodata
 
     if args.command == "replay":
@@ -149,7 +156,7 @@ def _serve(settings: Settings, host: str | None, port: int | None, app: Any = No
 def _demo(settings: Settings, args: argparse.Namespace) -> int:
     from geo.river import RiverModel
     from sar.api.app import create_app
-    from sar.demo import MQTT_HOST, ScenarioClock, broker_reachable, demo_settings, simulator_lifespan
+    from sar.demo import MQTT_HOST, ScenarioClock, broker_reachable, demo_fleet, demo_settings, simulator_lifespan
     from sensors.sim.scenario import DemoPorts
 
     mqtt = broker_reachable(MQTT_HOST, 1883)
@@ -157,6 +164,12 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
         print(f"Dniester Watch demo: no MQTT broker at {MQTT_HOST}:1883, camera events go over HTTP", flush=True)
     ports = DemoPorts.free()
     settings = demo_settings(settings, ports, mqtt, args.speed)
+    settings, tokens = demo_fleet(settings)
+    if tokens:
+        url = f"ws://{args.host}:{args.port}"
+        print(f"Demo crews (example fleet, new tokens each run): dwatch crew --url {url} --token TOKEN", flush=True)
+        for asset_id, token in tokens.items():
+            print(f"  {asset_id:<7} {token}", flush=True)
     river = RiverModel(settings.geo)
     base_url = f"http://127.0.0.1:{args.port}"
     clock = ScenarioClock(args.speed)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 import socket
 import threading
 import time
@@ -16,6 +17,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from geo.river import RiverModel
+from sar.dispatch.fleet import FleetSettings, example_fleet_path, hash_token, load_fleet_file
 from sar.settings import Settings
 from sensors.sim.scenario import DemoPorts, demo_sensor_configs, demo_simulator
 
@@ -60,6 +62,20 @@ def demo_settings(settings: Settings, ports: DemoPorts, mqtt: bool, speed: float
     lag_s = max(settings.tracker.lag_s, 0.5 * speed)
     tracker = settings.tracker.model_copy(update={"lag_s": lag_s})
     return settings.model_copy(update={"sensors": sensors, "tracker": tracker})
+
+
+def demo_fleet(settings: Settings) -> tuple[Settings, dict[str, str]]:
+    """The example fleet (unless a fleet is configured) with a fresh crew token per asset; the
+    tokens (asset id -> token) are for the operator to hand out and are printed once."""
+    if settings.dispatch.fleet.file is not None or settings.dispatch.fleet.assets:
+        return settings, {}
+    tokens: dict[str, str] = {}
+    assets = []
+    for a in load_fleet_file(example_fleet_path()).assets:
+        tokens[a.id] = f"{a.id.lower()}-{secrets.token_urlsafe(9)}"
+        assets.append(a.model_copy(update={"token_sha256": hash_token(tokens[a.id])}))
+    dispatch = settings.dispatch.model_copy(update={"fleet": FleetSettings(assets=assets)})
+    return settings.model_copy(update={"dispatch": dispatch}), tokens
 
 
 def simulator_lifespan(

@@ -17,6 +17,7 @@ from geo.config import GeoSettings, RoutingSettings
 from sar.dispatch.config import DispatchSettings
 from sar.incidents.config import IncidentSettings
 from sar.pipeline import PipelineSettings
+from sar.sarplan.config import DriftSettings
 from sar.tracking.config import TrackerSettings
 from sensors.registry import SensorConfig
 
@@ -53,6 +54,9 @@ class Settings(BaseSettings):
     incidents: IncidentSettings = Field(default_factory=IncidentSettings)
     dispatch: DispatchSettings = Field(default_factory=DispatchSettings)
     pipeline: PipelineSettings = Field(default_factory=PipelineSettings)
+    sarplan: DriftSettings = Field(
+        default_factory=DriftSettings, description="river drift; the current per section comes from routing"
+    )
 
     @classmethod
     def settings_customise_sources(

@@ -69,7 +69,15 @@ def test_live_feed_resyncs_then_streams_and_resumes(client: TestClient) -> None:
     with client.websocket_connect("/ws/live") as ws:
         first = ws.receive_json()
         assert first["type"] == "resync"
-        assert set(first["data"]) == {"tracks", "incidents", "sensors"}
+        assert set(first["data"]) == {
+            "tracks",
+            "incidents",
+            "sensors",
+            "assets",
+            "orders",
+            "sar_plans",
+            "coverage_gaps",
+        }
         inc = report(client).json()
         msg = ws.receive_json()
         while msg["type"] != "incident":

@@ -6,6 +6,7 @@ import gc
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from importlib import resources
+from typing import Any
 
 import xstatic.pkg.leaflet
 from fastapi import FastAPI
@@ -16,10 +17,26 @@ from geo.layers import build_layers
 from geo.river import RiverModel
 from geo.routing import RouteGraph
 from sar import __version__
-from sar.api import geo, health, incidents, live, routes, sensors, tracks, vessels
+from sar.api import (
+    crew,
+    dispatch,
+    geo,
+    health,
+    incidents,
+    live,
+    recommendations,
+    routes,
+    sarplan,
+    sensors,
+    tracks,
+    vessels,
+)
 from sar.api.errors import install_error_handlers
 from sar.bus import InProcessBus
+from sar.dispatch.coverage import CoverageAnalyzer
 from sar.dispatch.fleet import Fleet
+from sar.dispatch.recommend import Recommender
+from sar.dispatch.travel import TravelTimes
 from sar.incidents.book import IncidentBook
 from sar.live import LiveFeed
 from sar.pipeline import Pipeline
@@ -51,7 +68,7 @@ def create_app(
     bus.subscribe("sensors.*", _join_static(registry))
     tracker = Tracker(settings.tracker, river.projector, registry)
     book = IncidentBook.with_default_rules(river, settings.incidents)
-    feed = LiveFeed(clock.now, lambda: pipeline.snapshot())
+    feed = LiveFeed(clock.now, lambda: {**pipeline.snapshot(), **_dispatch_snapshot(app)})
     pipeline = Pipeline(river, tracker, book, hub, feed, clock, settings.pipeline)
     bus.subscribe("sensors.*", pipeline.on_bus)
 
@@ -60,6 +77,8 @@ def create_app(
         await hub.start()
         gc.freeze()  # geodata, graph, settings: long-lived; keep them out of every full collection
         await pipeline.start()
+        await deadlines.start()
+        await coverage_watch.start()
         try:
             if companion is None:
                 yield
@@ -67,6 +86,10 @@ def create_app(
                 async with companion(_app):
                     yield
         finally:
+            await coverage_watch.stop()
+            for task in list(app.state.mission_tasks):
+                task.cancel()
+            await deadlines.stop()
             await pipeline.stop()
             await hub.stop()
 
@@ -88,11 +111,49 @@ def create_app(
     app.state.book = book
     app.state.feed = pipeline.feed
     app.state.fleet = Fleet.from_settings(settings.dispatch.fleet, clock.now())
+    travel = TravelTimes(route_graph)  # one cache of per-speed matrices and snapped positions
+    app.state.recommender = Recommender(route_graph, settings.dispatch, travel)
+    app.state.coverage = CoverageAnalyzer(route_graph, settings.dispatch, travel)
+    coverage_watch = recommendations.CoverageWatch(app.state.coverage, app.state.fleet, feed, clock)
+    app.state.coverage_watch = coverage_watch
+    app.state.drift_settings = settings.sarplan.with_current_of(settings.routing)
+    app.state.sar_plans = {}
+    app.state.sar_plan_objects = {}
+    app.state.mission_tasks = set()  # drones' missions being followed
+    propose = recommendations.next_best(app.state.recommender, app.state.fleet, book, pipeline, river, clock)
+    app.state.orders, app.state.crew = dispatch.build(
+        app.state.fleet, book, feed, route_graph, clock, settings.dispatch.ack_deadline_s, propose
+    )
+    deadlines = dispatch.DeadlineTicker(app.state.orders, clock)  # expires unanswered orders
     install_error_handlers(app)
-    for module in (health, geo, routes, sensors, vessels, tracks, incidents, live):
+    for module in (
+        health,
+        geo,
+        routes,
+        sensors,
+        vessels,
+        tracks,
+        incidents,
+        live,
+        dispatch,
+        crew,
+        recommendations,
+        sarplan,
+    ):
         app.include_router(module.router)
     _mount_web(app)
     return app
+
+
+def _dispatch_snapshot(app: FastAPI) -> dict[str, Any]:
+    """What a (re)connecting operator page needs besides tracks and incidents."""
+    st = app.state
+    return {
+        "assets": [a.to_dict() for a in sorted(st.fleet.all(), key=lambda a: a.id)],
+        "orders": [o.to_dict() for o in st.orders.list(open_only=True)],
+        "sar_plans": list(st.sar_plans.values()),
+        "coverage_gaps": st.coverage_watch.gaps,
+    }
 
 
 def _publisher(bus: InProcessBus, settings: Settings) -> Callable[[SensorMessage], None]:

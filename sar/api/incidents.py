@@ -1,4 +1,7 @@
-"""``/api/incidents``: incidents raised by the rules or reported by people, and operator actions."""
+"""``/api/incidents``: incidents raised by the rules or reported by people, and operator actions.
+
+The routes are ``async``: the book, the live feed and the orders are only touched from the event
+loop (the pipeline's tick runs there too), never from a worker thread."""
 
 from __future__ import annotations
 
@@ -58,7 +61,7 @@ def _error(exc: IncidentError) -> HTTPException:
 
 
 @router.get("")
-def incidents(
+async def incidents(
     book: Book, status: Annotated[Literal["open", "closed"] | None, Query(description="filter")] = None
 ) -> list[dict[str, Any]]:
     """Incidents by impact (high first), then age (oldest first)."""
@@ -66,7 +69,7 @@ def incidents(
 
 
 @router.get("/{incident_id}")
-def incident(incident_id: str, book: Book) -> dict[str, Any]:
+async def incident(incident_id: str, book: Book) -> dict[str, Any]:
     try:
         return book.get(incident_id).to_dict()
     except IncidentError as exc:
@@ -74,7 +77,7 @@ def incident(incident_id: str, book: Book) -> dict[str, Any]:
 
 
 @router.post("", status_code=201)
-def report(body: ReportIn, request: Request, book: Book) -> dict[str, Any]:
+async def report(body: ReportIn, request: Request, book: Book) -> dict[str, Any]:
     """Open an incident from a person's report; section, river km and side come from the river model."""
     when = body.time or request.app.state.clock.now()
     if when.tzinfo is None:
@@ -89,11 +92,15 @@ def report(body: ReportIn, request: Request, book: Book) -> dict[str, Any]:
 
 
 @router.post("/{incident_id}/close")
-def close(incident_id: str, body: CloseIn, request: Request, book: Book) -> dict[str, Any]:
+async def close(incident_id: str, body: CloseIn, request: Request, book: Book) -> dict[str, Any]:
     """An operator closes an incident (resolved, false alarm, ...)."""
     try:
         closed = book.close(incident_id, by=body.by, reason=body.reason, time=request.app.state.clock.now())
     except IncidentError as exc:
         raise _error(exc) from None
     _feed(request).publish("incident", closed.to_dict())
+    orders = request.app.state.orders
+    for order in orders.list(open_only=True):  # nobody is sent to a closed incident
+        if order.incident_id == closed.id:
+            orders.cancel(order.id, by=f"operator:{body.by}", now=closed.updated_at, reason="incident closed")
     return closed.to_dict()

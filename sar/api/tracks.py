@@ -13,7 +13,7 @@ router = APIRouter(prefix="/api/tracks", tags=["tracks"])
 
 
 @router.get("")
-def tracks(
+async def tracks(
     request: Request,
     include_tentative: Annotated[bool, Query(description="also tracks not yet confirmed")] = False,
 ) -> dict[str, Any]:

@@ -83,6 +83,11 @@ class AssetConfig(_Strict):
     readiness_min: float = Field(default=10.0, ge=0, le=24 * 60, description="minutes to launch from base")
     endurance_min: float | None = Field(default=None, gt=0, description="drones: flight time")
     token_sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
+    mavlink: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9.-]+:[0-9]{1,5}$",
+        description="drones: HOST:PORT where the vehicle (or its telemetry radio) listens for MAVLink over UDP",
+    )
     out_of_service: bool = False
 
 

@@ -6,8 +6,16 @@ const live = {
   seq: null,
   tracks: new Map(),      // id -> {marker, tail, feature}
   incidents: new Map(),   // id -> incident
+  // drawn in this order, so tracks stay on top of plans, gaps and boats
+  gapLayer: L.layerGroup().addTo(map),
+  planLayer: L.layerGroup().addTo(map),
+  assetLayer: L.layerGroup().addTo(map),
   layer: L.layerGroup().addTo(map),
   incidentLayer: L.layerGroup().addTo(map),
+  assets: new Map(),      // id -> {marker, asset}
+  orders: new Map(),      // id -> open order
+  plans: new Map(),       // incident id -> layer group (drift cells, patterns, datum)
+  alerts: [],             // newest first: {ts, text}
   retryMs: 500,
   connected: false,
 };
@@ -88,12 +96,76 @@ function renderIncidents() {
   }
 }
 
+const ASSET_COLOUR = { available: "#2e7d32", assigned: "#f9a825", en_route: "#ef6c00", on_scene: "#c62828",
+                        returning: "#1565c0", out_of_service: "#757575" };
+const PATTERN_COLOURS = ["#6a1b9a", "#00838f", "#ad1457", "#558b2f", "#4527a0"];
+
+function upsertAsset(a) {
+  const latlng = [a.position.lat, a.position.lon];
+  const style = { radius: a.kind === "drone" ? 5 : 7, color: a.agency === "MD" ? "#0d47a1" : "#fbc02d", weight: 3,
+                  fillColor: ASSET_COLOUR[a.status] || "#000", fillOpacity: 0.95, bubblingMouseEvents: false };
+  const label = a.call_sign + " (" + a.id + ", " + a.agency + ") · " + a.status.replace(/_/g, " ") +
+    (a.at_base ? " · at " + a.base.name : "");
+  let x = live.assets.get(a.id);
+  if (!x) {
+    x = { marker: L.circleMarker(latlng, style).addTo(live.assetLayer) };
+    x.marker.bindTooltip("", { direction: "top" });
+    live.assets.set(a.id, x);
+  }
+  x.asset = a;
+  x.marker.setLatLng(latlng).setStyle(style).setTooltipContent(esc(label));
+}
+
+function showPlan(plan) {
+  const old = live.plans.get(plan.incident_id);
+  if (old) live.planLayer.removeLayer(old);
+  const g = L.layerGroup();
+  const frames = plan.drift.frames || [];
+  const last = frames[frames.length - 1];
+  if (last && last.datum) {
+    const top = Math.max(...last.cells.features.map(f => f.properties.probability), 1e-9);
+    L.geoJSON(last.cells, { interactive: false, style: f => ({ stroke: false, fillColor: "#d50000",
+      fillOpacity: 0.15 + 0.6 * f.properties.probability / top }) }).addTo(g);
+    L.circleMarker([last.datum.lat, last.datum.lon], { radius: 6, color: "#d50000", weight: 2, fill: false })
+      .bindTooltip("datum " + esc(last.time || "") + " · 90 % within " + Math.round(last.datum.radius_90_m || 0) + " m")
+      .addTo(g);
+  }
+  plan.assignments.forEach((a, k) => {
+    const pts = a.pattern.waypoints.map(w => [w.lat, w.lon]);
+    L.polyline(pts, { color: PATTERN_COLOURS[k % PATTERN_COLOURS.length], weight: 2, dashArray: "5 4" })
+      .bindTooltip(esc(a.searcher_id + " · " + a.pattern.kind.replace(/_/g, " "))).addTo(g);
+  });
+  g.addTo(live.planLayer);
+  live.plans.set(plan.incident_id, g);
+}
+
+async function showGaps() {
+  try {
+    const cov = await getJSON("/api/coverage");
+    live.gapLayer.clearLayers();
+    L.geoJSON({ type: "FeatureCollection", features: cov.features.filter(f => f.properties.gap) },
+      { interactive: false, style: { color: "#ff1744", weight: 6, opacity: 0.5 } }).addTo(live.gapLayer);
+  } catch (e) { console.warn("coverage:", e.message); }
+}
+
+function addAlert(ts, text) {
+  live.alerts.unshift({ ts, text });
+  live.alerts.length = Math.min(live.alerts.length, 20);
+  const list = document.getElementById("alerts");
+  list.innerHTML = live.alerts.map(a => "<li>" + esc(new Date(a.ts).toLocaleTimeString()) + " " + esc(a.text) + "</li>").join("");
+}
+
 function applyResync(d) {
   for (const id of [...live.tracks.keys()]) removeTrack(id);
   for (const f of d.tracks.features) upsertTrack(f);
   live.incidents.clear();
   for (const i of d.incidents) live.incidents.set(i.id, i);
   renderIncidents();
+  for (const a of d.assets || []) upsertAsset(a);
+  live.orders.clear();
+  for (const o of d.orders || []) live.orders.set(o.id, o);
+  for (const p of d.sar_plans || []) showPlan(p);
+  if ((d.coverage_gaps || []).length) showGaps(); else live.gapLayer.clearLayers();
 }
 
 function onLive(msg) {
@@ -110,6 +182,22 @@ function onLive(msg) {
   } else if (msg.type === "incident") {
     live.incidents.set(msg.data.id, msg.data);
     renderIncidents();
+  } else if (msg.type === "asset") {
+    upsertAsset(msg.data);
+  } else if (msg.type === "order") {
+    const o = msg.data.order || msg.data;
+    if (o.open) live.orders.set(o.id, o);
+    else live.orders.delete(o.id);
+    if (msg.data.alert) addAlert(msg.ts, msg.data.alert);
+  } else if (msg.type === "sar_plan") {
+    showPlan(msg.data);
+  } else if (msg.type === "coverage") {
+    showGaps();
+    if (msg.data.alert) addAlert(msg.ts, "coverage gap: " + msg.data.opened.map(g => g.section + " km " +
+      g.from_km.toFixed(0) + "–" + g.to_km.toFixed(0)).join(", "));
+  } else if (msg.type === "mission") {
+    if (msg.data.alert) addAlert(msg.ts, "drone " + msg.data.asset_id + ": mission " + msg.data.state +
+      (msg.data.refused ? " (" + msg.data.refused + ")" : msg.data.detail ? " (" + msg.data.detail + ")" : ""));
   } else if (msg.type === "sensors") {
     // the sensor table is refreshed by pollSensors(); nothing else to do here
   }
