@@ -13,6 +13,7 @@ from typing import Any, NoReturn
 from geo.errors import GeoError
 from geo.routing import KNOT_MPS
 from sar.crew_client import add_arguments as add_crew_arguments
+from sar.dispatch.fleet import FleetError
 from sar.settings import Settings, SettingsError, load_settings
 from sensors.replay import ReplayError
 
@@ -106,7 +107,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings(getattr(args, "serve_config", None) or args.config)
         return _run(args, settings)
-    except (SettingsError, GeoError, ReplayError) as exc:
+    except (SettingsError, GeoError, ReplayError, FleetError) as exc:
         print(f"dwatch: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

@@ -34,7 +34,7 @@ from sar.api import (
 from sar.api.errors import install_error_handlers
 from sar.bus import InProcessBus
 from sar.dispatch.coverage import CoverageAnalyzer
-from sar.dispatch.fleet import Fleet
+from sar.dispatch.fleet import Fleet, PositionFeed
 from sar.dispatch.recommend import Recommender
 from sar.dispatch.travel import TravelTimes
 from sar.incidents.book import IncidentBook
@@ -111,6 +111,7 @@ def create_app(
     app.state.book = book
     app.state.feed = pipeline.feed
     app.state.fleet = Fleet.from_settings(settings.dispatch.fleet, clock.now())
+    bus.subscribe("sensors.*", PositionFeed(app.state.fleet).on_message)  # own boats' AIS, drones' MAVLink
     travel = TravelTimes(route_graph)  # one cache of per-speed matrices and snapped positions
     app.state.recommender = Recommender(route_graph, settings.dispatch, travel)
     app.state.coverage = CoverageAnalyzer(route_graph, settings.dispatch, travel)

@@ -20,6 +20,8 @@ from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from sensors.model import Observation, SensorKind, VehicleState
+
 
 class Agency(StrEnum):
     MD = "MD"
@@ -83,6 +85,12 @@ class AssetConfig(_Strict):
     readiness_min: float = Field(default=10.0, ge=0, le=24 * 60, description="minutes to launch from base")
     endurance_min: float | None = Field(default=None, gt=0, description="drones: flight time")
     token_sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
+    mmsi: int | None = Field(default=None, ge=100_000_000, le=999_999_999, description="the boat's own AIS")
+    telemetry: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9_.-]+:[0-9]{1,3}$",
+        description="drones: SENSOR_ID:SYSTEM_ID of the drone sensor link that reports its position",
+    )
     mavlink: str | None = Field(
         default=None,
         pattern=r"^[A-Za-z0-9.-]+:[0-9]{1,5}$",
@@ -266,6 +274,26 @@ class Fleet:
             )
             self._states[asset_id] = new
             return new
+
+
+class PositionFeed:
+    """Keeps the fleet's positions from the sensors: a boat's own AIS (``mmsi``) and a drone's
+    MAVLink telemetry (``telemetry`` = sensor id : system id). Subscribe ``on_message`` to the bus."""
+
+    def __init__(self, fleet: Fleet) -> None:
+        self.fleet = fleet
+        self._by_mmsi = {s.config.mmsi: s.id for s in fleet.all() if s.config.mmsi is not None}
+        self._by_link = {s.config.telemetry: s.id for s in fleet.all() if s.config.telemetry is not None}
+
+    def on_message(self, _subject: str, msg: object) -> None:
+        if isinstance(msg, Observation) and msg.sensor_kind is SensorKind.AIS and msg.position is not None:
+            asset = self._by_mmsi.get(int(msg.target_id)) if msg.target_id and msg.target_id.isdigit() else None
+            if asset is not None:
+                self.fleet.set_position(asset, msg.position.lon, msg.position.lat, msg.time, "ais")
+        elif isinstance(msg, VehicleState) and msg.position is not None:
+            asset = self._by_link.get(f"{msg.sensor_id}:{msg.system_id}")
+            if asset is not None:
+                self.fleet.set_position(asset, msg.position.lon, msg.position.lat, msg.time, "mavlink")
 
 
 def _returned(s: AssetState) -> bool:
