@@ -216,20 +216,22 @@ class Tracker:
         cost = self.settings.id_mismatch_cost
         if cost <= 0 or scan.kind is SensorKind.AIS or len(rows) == 0:
             return out
-        ids = self._id_codes(scan)
-        mine, theirs = ids[0][cols], ids[1][rows]
+        obs_ids, trk_ids = self._id_codes(scan, rows)
+        mine, theirs = obs_ids[cols], trk_ids[rows]
         out[(mine >= 0) & (theirs >= 0) & (mine != theirs)] += cost
         return out
 
-    def _id_codes(self, scan: Scan) -> tuple[IntArray, IntArray]:
-        """The scan's target ids and the ids this sensor recently gave each track, as integer codes
-        (-1: none), so identity costs compare arrays."""
+    def _id_codes(self, scan: Scan, rows: IntArray) -> tuple[IntArray, IntArray]:
+        """The scan's target ids and the ids this sensor recently gave the tracks of ``rows`` (the
+        gated candidates only: a radar sees a few of hundreds of tracks), as integer codes (-1:
+        none), so identity costs compare arrays."""
         codes: dict[str, int] = {}
         obs = np.array([-1 if o.target_id is None else codes.setdefault(o.target_id, len(codes)) for o in scan.obs])
         recent, sid = scan.time_s - self.settings.hint_timeout_s, scan.sensor_id
         trk = np.full(len(self._store), -1, dtype=np.intp)
-        for r, m in enumerate(self._store.meta):
-            src = m.sources.get(sid)
+        meta = self._store.meta
+        for r in np.unique(rows).tolist():
+            src = meta[r].sources.get(sid)
             if src is not None and src.target_id is not None and src.last_seen_s >= recent:
                 trk[r] = codes.setdefault(src.target_id, len(codes))
         return obs.astype(np.intp), trk
