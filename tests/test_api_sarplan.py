@@ -133,6 +133,9 @@ def test_the_drone_flies_its_pattern_as_a_mavlink_mission(river: RiverModel, gra
         assert states[0] == "started" and states[-1] == "completed"
         reached = [m["seq"] for m in mission_messages(c, seq) if m["state"] == "progress" and m["event"] == "reached"]
         assert reached == list(range(1, out["items"]))
+        rtl = c.post(f"/api/incidents/{inc['id']}/sar-plan/missions/MD-D1/rtl")
+        assert rtl.status_code == 200 and rtl.json()["result"] == "MAV_RESULT_ACCEPTED", rtl.text
+        assert v.mode == "RTL" and mission_messages(c, seq)[-1]["state"] == "rtl"
 
 
 def test_a_rejected_mission_is_reported_to_the_operator(river: RiverModel, graph: RouteGraph) -> None:

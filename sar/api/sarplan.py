@@ -179,6 +179,36 @@ async def launch_mission(
     return {**out, "state": "started"}
 
 
+@router.post("/{incident_id}/sar-plan/missions/{asset_id}/rtl")
+async def return_to_launch(incident_id: str, asset_id: str, state: State) -> dict[str, Any]:
+    """Recall a drone (MAV_CMD_NAV_RETURN_TO_LAUNCH); the answer and a ``mission`` message say
+    whether the vehicle accepted."""
+    fleet: Fleet = state.fleet
+    try:
+        drone = fleet.get(asset_id)
+    except UnknownAsset as exc:
+        raise HTTPException(404, str(exc)) from None
+    if drone.config.kind is not AssetKind.DRONE or drone.config.mavlink is None:
+        raise HTTPException(409, f"{asset_id} is not a drone with a MAVLink link (fleet key 'mavlink')")
+    host, port = drone.config.mavlink.rsplit(":", 1)
+    feed: LiveFeed = state.feed
+    base = {"incident_id": incident_id, "asset_id": asset_id}
+    link = await MavlinkLink.open((host, int(port)))
+    try:
+        info = await link.wait_heartbeat(5.0)
+        result = await MissionClient(link, info.system_id, info.component_id, MissionTimeouts()).rtl()
+    except MissionError as exc:
+        feed.publish("mission", {**base, "state": "rtl_failed", "alert": True, "detail": str(exc)})
+        raise HTTPException(504, f"drone {asset_id} did not answer: {exc}") from None
+    finally:
+        await link.close()
+    out = {**base, "state": "rtl" if result.accepted else "rtl_refused", "result": result.result}
+    feed.publish("mission", {**out, "alert": not result.accepted})
+    if not result.accepted:
+        raise HTTPException(409, f"drone {asset_id} refused RTL: {result.result}")
+    return out
+
+
 def _report(r: LaunchReport) -> dict[str, Any]:
     steps = {"upload": r.upload.result, "arm": None, "mode": None, "start": None}
     for name, step in (("arm", r.arm), ("mode", r.mode), ("start", r.start)):
