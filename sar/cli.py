@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,6 +16,8 @@ from geo.routing import KNOT_MPS
 from sar.crew_client import add_arguments as add_crew_arguments
 from sar.dispatch.fleet import FleetError
 from sar.settings import Settings, SettingsError, load_settings
+from sar.user_cmd import UserCommandError
+from sar.user_cmd import add_arguments as add_user_arguments
 from sensors.replay import ReplayError
 
 EXIT_USAGE = 2
@@ -99,15 +102,19 @@ def build_parser() -> argparse.ArgumentParser:
     route.add_argument("--speed-kn", type=_speed, default=20.0, help="boat speed through water, knots (default 20)")
 
     add_crew_arguments(sub.add_parser("crew", help="a crew's client of /ws/crew: print orders, accept, report status"))
+    add_user_arguments(sub.add_parser("user", help="add or list users in the users file (auth.users_file)"))
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from sar.auth.userfile import UserFileError
+    from sar.auth.users import UserError
+
     args = build_parser().parse_args(argv)
     try:
         settings = load_settings(getattr(args, "serve_config", None) or args.config)
         return _run(args, settings)
-    except (SettingsError, GeoError, ReplayError, FleetError) as exc:
+    except (SettingsError, GeoError, ReplayError, FleetError, UserError, UserFileError, UserCommandError) as exc:
         print(f"dwatch: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
@@ -119,6 +126,10 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         from sar.crew_client import run_cli
 
         return run_cli(args)
+    if args.command == "user":
+        from sar.user_cmd import run as run_user
+
+        return run_user(args, settings)
     from geo.river import RiverModel  # deferred: argument errors answer without loading geodata
 
     if args.command == "replay":
@@ -145,38 +156,69 @@ def _serve(settings: Settings, host: str | None, port: int | None, app: Any = No
     import uvicorn
 
     from sar.api.app import create_app
+    from sar.api.security import redact_tokens_in_server_logs
+    from sar.auth.service import admin_from_env, ensure_admin
 
     host = host or settings.server.host
     port = port or settings.server.port
+    admin = admin_from_env(os.environ)  # checked before the slow start
     app = app or create_app(settings)
+    if admin is not None:
+        user = ensure_admin(app.state.auth.users, *admin)
+        print(f"Dniester Watch: admin user {user.username} (from DWATCH_ADMIN_USERNAME)", flush=True)
     print(f"Dniester Watch: live map at http://{host}:{port}/  (API docs at /docs; Ctrl-C stops)", flush=True)
+    redact_tokens_in_server_logs()  # websocket URLs carry ?token=
     uvicorn.run(app, host=host, port=port, log_level="info", access_log=access_log)
     return 0
 
 
 def _demo(settings: Settings, args: argparse.Namespace) -> int:
+    import secrets
+    from datetime import UTC, datetime
+
     from geo.river import RiverModel
     from sar.api.app import create_app
-    from sar.demo import MQTT_HOST, ScenarioClock, broker_reachable, demo_fleet, demo_settings, simulator_lifespan
+    from sar.auth.service import Auth
+    from sar.demo import (
+        MQTT_HOST,
+        ScenarioClock,
+        broker_reachable,
+        demo_fleet,
+        demo_settings,
+        demo_users,
+        simulator_lifespan,
+    )
+    from sar.dispatch.fleet import Fleet
     from sensors.sim.scenario import DemoPorts
 
     mqtt = broker_reachable(MQTT_HOST, 1883)
     if not mqtt:
         print(f"Dniester Watch demo: no MQTT broker at {MQTT_HOST}:1883, camera events go over HTTP", flush=True)
     ports = DemoPorts.free()
-    settings = demo_settings(settings, ports, mqtt, args.speed)
+    sensor_token = secrets.token_urlsafe(32)  # the simulator's, for the scenario sensors' HTTP ingest
+    settings = demo_settings(settings, ports, mqtt, args.speed, sensor_token)
     settings, tokens = demo_fleet(settings)
     if tokens:
         url = f"ws://{args.host}:{args.port}"
         print(f"Demo crews (example fleet, new tokens each run): dwatch crew --url {url} --token TOKEN", flush=True)
         for asset_id, token in tokens.items():
             print(f"  {asset_id:<7} {token}", flush=True)
+    auth = Auth.from_settings(settings.auth)
+    assets = [a.config for a in Fleet.from_settings(settings.dispatch.fleet, datetime.now(UTC)).all()]
+    _print_demo_users(demo_users(auth.users, assets), f"http://{args.host}:{args.port}/")
     river = RiverModel(settings.geo)
     base_url = f"http://127.0.0.1:{args.port}"
     clock = ScenarioClock(args.speed)
-    companion = simulator_lifespan(river, ports, base_url, args.seed, clock, mqtt, args.truth)
-    app = create_app(settings, river=river, clock=clock, companion=companion)
+    companion = simulator_lifespan(river, ports, base_url, args.seed, clock, mqtt, args.truth, sensor_token)
+    app = create_app(settings, river=river, clock=clock, companion=companion, auth=auth)
     return _serve(settings, args.host, args.port, app, access_log=False)  # the simulator POSTs a lot
+
+
+def _print_demo_users(users: list[tuple[Any, str]], url: str) -> None:
+    print(f"Demo users (in memory only, new passwords each run; log in at {url}):", flush=True)
+    for user, password in users:
+        boat = user.asset_id or ""
+        print(f"  {user.username:<18} {user.role.value:<8} {user.agency.value} {boat:<6} {password}", flush=True)
 
 
 def _print(obj: object) -> None:

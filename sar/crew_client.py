@@ -32,7 +32,11 @@ if TYPE_CHECKING:
 STATUSES = ("en_route", "on_scene", "returning", "available")
 ORDER_TYPES = ("order", "order_update", "cancel")
 CLOSED_STATES = frozenset({"declined", "expired", "done", "cancelled"})
-FATAL_CLOSE = {4401: "the server refused the token", 4400: "the server refused the request"}
+FATAL_CLOSE = {
+    4401: "the server refused the token",
+    4403: "the token is not a crew's",
+    4400: "the server refused the request",
+}
 SEEN_IDS = 1000
 EXIT_USAGE = 2
 

@@ -9,7 +9,8 @@ import secrets
 import socket
 import threading
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,7 +18,16 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from geo.river import RiverModel
-from sar.dispatch.fleet import FleetSettings, example_fleet_path, hash_token, load_fleet_file
+from sar.auth.users import Role, User, UserStore
+from sar.dispatch.fleet import (
+    Agency,
+    AssetConfig,
+    AssetKind,
+    FleetSettings,
+    example_fleet_path,
+    hash_token,
+    load_fleet_file,
+)
 from sar.settings import Settings
 from sensors.sim.scenario import DemoPorts, demo_sensor_configs, demo_simulator
 
@@ -54,11 +64,16 @@ def broker_reachable(host: str, port: int, timeout_s: float = 1.0) -> bool:
         return False
 
 
-def demo_settings(settings: Settings, ports: DemoPorts, mqtt: bool, speed: float) -> Settings:
+def demo_settings(
+    settings: Settings, ports: DemoPorts, mqtt: bool, speed: float, sensor_token: str | None = None
+) -> Settings:
     """The given settings with the scenario's sensors (any configured sensors are kept too). At
     ``speed`` x, a wall-clock delay of half a second is ``speed / 2`` scenario seconds: the
-    tracker's reordering lag grows with it so that nothing arrives too late to be used."""
-    sensors = [*settings.sensors, *demo_sensor_configs(ports, mqtt, TOPIC_ROOT)]
+    tracker's reordering lag grows with it so that nothing arrives too late to be used. The
+    simulator POSTs to ingest with ``sensor_token``; the scenario's sensors accept it."""
+    digest = hash_token(sensor_token) if sensor_token else None
+    scenario = [c.model_copy(update={"token_sha256": digest}) for c in demo_sensor_configs(ports, mqtt, TOPIC_ROOT)]
+    sensors = [*settings.sensors, *scenario]
     lag_s = max(settings.tracker.lag_s, 0.5 * speed)
     tracker = settings.tracker.model_copy(update={"lag_s": lag_s})
     return settings.model_copy(update={"sensors": sensors, "tracker": tracker})
@@ -78,6 +93,28 @@ def demo_fleet(settings: Settings) -> tuple[Settings, dict[str, str]]:
     return settings.model_copy(update={"dispatch": dispatch}), tokens
 
 
+DEMO_STAFF = (
+    ("demo-operator-md", Role.OPERATOR, Agency.MD),
+    ("demo-operator-ua", Role.OPERATOR, Agency.UA),
+    ("demo-analyst", Role.ANALYST, Agency.MD),
+)
+
+
+def demo_users(users: UserStore, assets: Sequence[AssetConfig]) -> list[tuple[User, str]]:
+    """Clearly named demo users with fresh random passwords, kept in memory only (never written
+    to a users file): an operator of each agency, an analyst, and a crew user per boat
+    (``demo-crew-<asset id>``). Returns each user with its password, to be printed once."""
+    planned = [User(name, role, agency) for name, role, agency in DEMO_STAFF]
+    planned += [
+        User(f"demo-crew-{a.id.lower()}", Role.CREW, a.agency, a.id) for a in assets if a.kind is AssetKind.BOAT
+    ]
+    planned = [u for u in planned if users.get(u.username) is None]  # a configured user of that name wins
+    passwords = [secrets.token_urlsafe(12) for _ in planned]
+    with ThreadPoolExecutor() as pool:  # argon2 is slow on purpose; hash them side by side
+        hashes = list(pool.map(users.hasher.hash, passwords))
+    return [(users.add_hashed(u, h, persist=False), p) for u, h, p in zip(planned, hashes, passwords)]
+
+
 def simulator_lifespan(
     river: RiverModel,
     ports: DemoPorts,
@@ -86,6 +123,7 @@ def simulator_lifespan(
     clock: ScenarioClock,
     mqtt: bool,
     truth: Path | None,
+    sensor_token: str | None = None,
 ) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     """Runs the simulator in a thread while the app is up (started after the sensors listen)."""
 
@@ -95,7 +133,7 @@ def simulator_lifespan(
         start = clock.restart()
         sim = demo_simulator(
             river, ports, base_url, seed=seed, speed=clock.speed, mqtt=mqtt, start=start, truth_path=truth,
-            topic_root=TOPIC_ROOT,
+            topic_root=TOPIC_ROOT, http_token=sensor_token,
         )  # fmt: skip
         thread = threading.Thread(target=sim.run, kwargs={"stop": stop}, name="simulator", daemon=True)
         thread.start()

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from geo.config import GeoSettings, RoutingSettings
+from sar.auth.config import AuthSettings
 from sar.dispatch.config import DispatchSettings
 from sar.incidents.config import IncidentSettings
 from sar.pipeline import PipelineSettings
@@ -49,6 +50,7 @@ class Settings(BaseSettings):
     routing: RoutingSettings = Field(default_factory=RoutingSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
     ui: UISettings = Field(default_factory=UISettings)
+    auth: AuthSettings = Field(default_factory=AuthSettings)
     sensors: list[SensorConfig] = Field(default_factory=list)
     tracker: TrackerSettings = Field(default_factory=TrackerSettings)
     incidents: IncidentSettings = Field(default_factory=IncidentSettings)

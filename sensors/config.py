@@ -74,3 +74,8 @@ class SensorConfigBase(_Strict):
     transport: TransportConfig = Field(default_factory=HttpTransport)
     expected_period_s: float = Field(default=10.0, gt=0, description="normal time between messages")
     stale_after_periods: float = Field(default=3.0, gt=0)
+    token_sha256: str | None = Field(
+        default=None,
+        pattern=r"^[0-9a-f]{64}$",
+        description="SHA-256 (hex) of the token the sensor sends as Authorization: Bearer when it POSTs to ingest",
+    )

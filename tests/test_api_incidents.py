@@ -12,11 +12,12 @@ from geo.river import RiverModel
 from geo.routing import RouteGraph
 from sar.api.app import create_app
 from sar.settings import Settings
+from tests.conftest import api_client
 
 
 @pytest.fixture()
 def client(river: RiverModel, graph: RouteGraph) -> Iterator[TestClient]:
-    with TestClient(create_app(Settings(), river, graph)) as c:
+    with api_client(create_app(Settings(), river, graph)) as c:
         yield c
 
 

@@ -19,6 +19,7 @@ from sar.dispatch.config import DispatchSettings
 from sar.dispatch.fleet import AssetStatus, FleetSettings, example_fleet_path, load_fleet_file
 from sar.live import LiveFeed, LiveMessage
 from sar.settings import Settings
+from tests.conftest import api_client
 
 SOROCA_WATER = (28.3047, 48.1580)  # on the Dniester at Soroca, north section
 
@@ -26,7 +27,7 @@ SOROCA_WATER = (28.3047, 48.1580)  # on the Dniester at Soroca, north section
 @pytest.fixture()
 def client(river: RiverModel, graph: RouteGraph) -> Iterator[TestClient]:
     settings = Settings(dispatch=DispatchSettings(fleet=FleetSettings(file=example_fleet_path())))
-    with TestClient(create_app(settings, river, graph)) as c:
+    with api_client(create_app(settings, river, graph)) as c:
         yield c
 
 

@@ -17,6 +17,7 @@ from sar.api.app import create_app
 from sar.dispatch.config import DispatchSettings
 from sar.dispatch.fleet import FleetSettings, example_fleet_path, load_fleet_file
 from sar.settings import Settings
+from tests.conftest import api_client, bearer, sign_in
 from tests.mavlink_vehicle import SimVehicle
 
 SOROCA_WATER = (28.3047, 48.1580)  # on the Dniester at Soroca, north section
@@ -25,7 +26,7 @@ SOROCA_WATER = (28.3047, 48.1580)  # on the Dniester at Soroca, north section
 @pytest.fixture()
 def client(river: RiverModel, graph: RouteGraph) -> Iterator[TestClient]:
     settings = Settings(dispatch=DispatchSettings(fleet=FleetSettings(file=example_fleet_path())))
-    with TestClient(create_app(settings, river, graph)) as c:
+    with api_client(create_app(settings, river, graph)) as c:
         yield c
 
 
@@ -95,7 +96,8 @@ def drone_client(river: RiverModel, graph: RouteGraph, address: tuple[str, int])
         for a in load_fleet_file(example_fleet_path()).assets
     ]
     settings = Settings(dispatch=DispatchSettings(fleet=FleetSettings(assets=assets)))
-    return TestClient(create_app(settings, river, graph))
+    app = create_app(settings, river, graph)
+    return TestClient(app, headers=bearer(sign_in(app)))
 
 
 def mission_messages(c: TestClient, since: int) -> list[dict[str, Any]]:

@@ -15,12 +15,15 @@ from typing import Any
 
 import pytest
 
+from sar.auth.sessions import token_sha256
 from sensors.camera import make_event
 from sensors.radar_nmea import encode_ttm
 from tests.conftest import Server, free_port, start_server, stop_server
 
 CAMERA = "md-cam-soroca"
 RADAR = "md-radar-otaci"
+CAMERA_TOKEN = "camera-token-soroca-0123456789"  # the camera's own token for its POSTs
+RADAR_TOKEN = "radar-token-otaci-0123456789"
 
 
 @pytest.fixture(scope="module")
@@ -41,6 +44,7 @@ image_width_px = 1920
 image_height_px = 1080
 expected_period_s = 60
 transport = {{kind = "http"}}
+token_sha256 = "{token_sha256(CAMERA_TOKEN)}"
 
 [[sensors]]
 type = "radar_nmea"
@@ -49,6 +53,7 @@ agency = "MD"
 site = {{lon = 27.80, lat = 48.43}}
 expected_period_s = 3
 transport = {{kind = "udp", port = {udp_port}}}
+token_sha256 = "{token_sha256(RADAR_TOKEN)}"
 """
     )
     srv = start_server(["serve", "--config", str(cfg)])
@@ -56,8 +61,13 @@ transport = {{kind = "udp", port = {udp_port}}}
     stop_server(srv)
 
 
-def call(url: str, body: bytes | None = None) -> tuple[int, Any]:
-    req = urllib.request.Request(url, data=body, method="POST" if body is not None else "GET")
+def call(srv: Server, path: str, body: bytes | None = None, token: str | None = None) -> tuple[int, Any]:
+    """A request with the operator's token unless another ``token`` is given ('' for none)."""
+    token = srv.token if token is None else token
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    req = urllib.request.Request(
+        srv.url + path, data=body, method="POST" if body is not None else "GET", headers=headers
+    )
     try:
         with urllib.request.urlopen(req, timeout=10) as r:
             return r.status, json.loads(r.read())
@@ -66,14 +76,14 @@ def call(url: str, body: bytes | None = None) -> tuple[int, Any]:
 
 
 def health(srv: Server, sensor_id: str) -> dict[str, Any]:
-    status, body = call(srv.url + "/api/sensors")
+    status, body = call(srv, "/api/sensors")
     assert status == 200
     return next(h for h in body if h["sensor_id"] == sensor_id)
 
 
 def test_sensors_listed_with_no_data_yet(server: tuple[Server, int]) -> None:
     srv, _ = server
-    status, body = call(srv.url + "/api/sensors")
+    status, body = call(srv, "/api/sensors")
     assert status == 200
     assert {(h["sensor_id"], h["kind"], h["agency"], h["transport"]) for h in body} == {
         (CAMERA, "camera", "MD", "http"),
@@ -84,9 +94,9 @@ def test_sensors_listed_with_no_data_yet(server: tuple[Server, int]) -> None:
 def test_camera_event_over_http(server: tuple[Server, int]) -> None:
     srv, _ = server
     event = make_event(CAMERA, datetime.now(UTC), "person", 0.9, bearing_deg=120.0, range_m=400.0)
-    status, body = call(srv.url + f"/api/sensors/{CAMERA}/ingest", event)
+    status, body = call(srv, f"/api/sensors/{CAMERA}/ingest", event)
     assert (status, body) == (202, {"messages": 1, "rejected": {}})
-    status, body = call(srv.url + f"/api/sensors/{CAMERA}/ingest", event)  # resent: harmless
+    status, body = call(srv, f"/api/sensors/{CAMERA}/ingest", event)  # resent: harmless
     assert status == 202 and body == {"messages": 0, "rejected": {"duplicate": 1}}
     h = health(srv, CAMERA)
     assert h["accepted"] == 1 and h["status"] == "ok" and h["rejected"] == {"duplicate": 1}
@@ -103,7 +113,7 @@ def test_camera_event_over_http(server: tuple[Server, int]) -> None:
 )
 def test_bad_bodies_are_4xx(server: tuple[Server, int], sensor: str, body: bytes, status: int, fragment: str) -> None:
     srv, _ = server
-    got, detail = call(srv.url + f"/api/sensors/{sensor}/ingest", body)
+    got, detail = call(srv, f"/api/sensors/{sensor}/ingest", body)
     assert got == status and fragment in detail["detail"]
 
 
@@ -119,4 +129,18 @@ def test_radar_over_udp_and_garbage_is_counted(server: tuple[Server, int]) -> No
         time.sleep(0.05)
     assert h["accepted"] == 5
     assert sum(h["rejected"].values()) == 2
-    assert call(srv.url + "/api/health")[0] == 200
+    assert call(srv, "/api/health", token="")[0] == 200
+
+
+def test_a_sensor_posts_with_its_own_token_and_only_to_itself(server: tuple[Server, int]) -> None:
+    srv, _ = server
+    event = make_event(CAMERA, datetime.now(UTC), "vessel", 0.8, bearing_deg=100.0, range_m=300.0)
+    assert call(srv, f"/api/sensors/{CAMERA}/ingest", event, token=CAMERA_TOKEN) == (
+        202,
+        {"messages": 1, "rejected": {}},
+    )
+    refused = "invalid or expired token (neither this sensor's nor a user's)"
+    assert call(srv, f"/api/sensors/{CAMERA}/ingest", event, token=RADAR_TOKEN) == (401, {"detail": refused})
+    status, body = call(srv, f"/api/sensors/{CAMERA}/ingest", event, token="")
+    assert status == 401 and body["detail"].startswith("missing token")
+    assert call(srv, "/api/sensors", token=CAMERA_TOKEN)[0] == 401  # a sensor's token reads nothing

@@ -30,7 +30,7 @@ from sar.dispatch.crew import CrewChannel, MessageType
 from sar.dispatch.fleet import Fleet, example_fleet_path, hash_token, load_fleet_file
 from sar.dispatch.orders import OrderBook, OrderState
 from sar.incidents.book import IncidentBook
-from tests.conftest import REPO, Server, start_server, stop_server
+from tests.conftest import REPO, TEST_PASSWORD, Server, http_json, login, start_server, stop_server
 
 T0 = datetime(2026, 11, 28, 3, 0, tzinfo=UTC)
 INCIDENT_AT = (28.3057, 48.1566)  # on the water at Soroca, north section km 106.92
@@ -184,9 +184,10 @@ def fast_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 
 def call(srv: Server, path: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:
+    """As the server's operator."""
     data = json.dumps(body).encode() if body is not None else None
     req = urllib.request.Request(srv.url + path, data=data, method="POST" if body is not None else "GET",
-                                 headers={"Content-Type": "application/json"})  # fmt: skip
+                                 headers={"Content-Type": "application/json", **srv.headers})  # fmt: skip
     try:
         with urllib.request.urlopen(req, timeout=10) as r:
             return r.status, json.loads(r.read())
@@ -210,6 +211,11 @@ def dispatch(srv: Server, incident_id: str, asset_id: str) -> dict[str, Any]:
 def crew_socket(srv: Server, asset_id: str, query: str = "", header: bool = True) -> ClientConnection:
     url = srv.url.replace("http://", "ws://") + "/ws/crew" + query
     return connect(url, additional_headers={"Authorization": f"Bearer {token(asset_id)}"} if header else None)
+
+
+def live_socket(srv: Server) -> ClientConnection:
+    """The operator's /ws/live."""
+    return connect(srv.url.replace("http", "ws") + f"/ws/live?token={srv.token}")
 
 
 def recv(ws: ClientConnection, timeout: float = 5.0) -> dict[str, Any]:
@@ -246,7 +252,7 @@ def send(ws: ClientConnection, **msg: Any) -> None:
 
 def test_an_order_reaches_the_crew_and_its_progress_shows_in_the_api_and_live(server: Server) -> None:
     iid = incident(server)
-    with crew_socket(server, "MD-B3") as ws, connect(server.url.replace("http", "ws") + "/ws/live") as live:
+    with crew_socket(server, "MD-B3") as ws, live_socket(server) as live:
         assert recv(live)["type"] == "resync"
         assert hello(ws)["data"]["asset"]["status"] == "available"
         order = dispatch(server, iid, "MD-B3")
@@ -276,7 +282,7 @@ def test_an_order_reaches_the_crew_and_its_progress_shows_in_the_api_and_live(se
 def test_an_unanswered_order_escalates_at_its_deadline(fast_server: Server) -> None:
     srv = fast_server
     iid = incident(srv)
-    with crew_socket(srv, "MD-B3") as ws, connect(srv.url.replace("http", "ws") + "/ws/live") as live:
+    with crew_socket(srv, "MD-B3") as ws, live_socket(srv) as live:
         recv(live)
         hello(ws)
         order = dispatch(srv, iid, "MD-B3")
@@ -294,7 +300,7 @@ def test_an_unanswered_order_escalates_at_its_deadline(fast_server: Server) -> N
         err = until(ws, lambda m: m["type"] == "error")[-1]
         assert err["data"] == {"ref": "late-1", "type": "accept", "message": "order expired"}
     assert call(srv, f"/api/orders/{order['id']}")[1]["state"] == "expired"
-    with crew_socket(srv, "MD-B4") as ws, connect(srv.url.replace("http", "ws") + "/ws/live") as live:
+    with crew_socket(srv, "MD-B4") as ws, live_socket(srv) as live:
         recv(live)
         hello(ws)
         second = dispatch(srv, iid, "MD-B4")
@@ -351,6 +357,76 @@ def test_a_bad_token_is_refused(server: Server, query: str, headers: dict[str, s
             ws.recv(timeout=5)
     assert closed.value.rcvd is not None
     assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (4401, "unknown or missing crew token")
+
+
+@pytest.fixture(scope="module")
+def crew_user(server: Server) -> str:
+    """A login token of the crew user of UA-B3, made by the admin."""
+    user = {"username": "crew-ua-b3", "password": TEST_PASSWORD, "role": "crew", "agency": "UA", "asset_id": "UA-B3"}
+    status, body = http_json(server.url + "/api/users", user, server.admin_token)
+    assert status == 201, body
+    return login(server.url, "crew-ua-b3", TEST_PASSWORD)
+
+
+def test_a_crew_user_gets_its_boats_orders_and_sees_no_other(server: Server, crew_user: str) -> None:
+    iid = incident(server)
+    with connect(server.url.replace("http", "ws") + f"/ws/crew?token={crew_user}") as ws:
+        assert hello(ws)["data"]["asset"]["id"] == "UA-B3"
+        mine = dispatch(server, iid, "UA-B3")
+        assert recv(ws)["data"]["id"] == mine["id"]
+        send(ws, type="accept", id="crew-user-1", order_id=mine["id"])
+        until(ws, lambda m: m["type"] == "ack")
+    other = dispatch(server, iid, "UA-B1")
+    assert {o["id"] for o in call(server, "/api/orders?open=true")[1]} >= {mine["id"], other["id"]}
+    status, listed = http_json(server.url + "/api/orders?open=true", token=crew_user)
+    assert status == 200 and [o["id"] for o in listed] == [mine["id"]]
+    status, body = http_json(server.url + f"/api/orders/{mine['id']}", token=crew_user)
+    assert status == 200 and body["state"] == "accepted"
+    assert http_json(server.url + f"/api/orders/{other['id']}", token=crew_user) == (
+        403,
+        {"detail": f"order {other['id']} is for another asset: a crew sees only its own boat's orders"},
+    )
+    assert http_json(server.url + "/api/incidents", token=crew_user) == (
+        403,
+        {"detail": "GET /api/incidents needs role operator, admin or analyst (you are crew)"},
+    )
+    for order in (mine, other):
+        assert call(server, f"/api/orders/{order['id']}/cancel", {"by": "op"})[0] == 200
+    logged = "".join(server.lines)
+    assert "/ws/crew?token=***" in logged and crew_user not in logged  # no usable token in the server's log
+
+
+@pytest.mark.parametrize(
+    ("path", "who", "code", "reason"),
+    [
+        ("/ws/live", "", 4401, "missing, invalid or expired token"),
+        ("/ws/live", "not-a-token", 4401, "missing, invalid or expired token"),
+        ("/ws/live", "crew", 4403, "needs role operator, admin or analyst"),
+        ("/ws/crew", "operator", 4403, "needs a crew token (you are operator)"),
+    ],
+)
+def test_sockets_refuse_tokens_of_the_wrong_kind(
+    server: Server, crew_user: str, path: str, who: str, code: int, reason: str
+) -> None:
+    token = {"crew": crew_user, "operator": server.token}.get(who, who)
+    with connect(server.url.replace("http", "ws") + path + (f"?token={token}" if token else "")) as ws:
+        with pytest.raises(ConnectionClosed) as closed:
+            ws.recv(timeout=5)
+    assert closed.value.rcvd is not None
+    assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (code, reason)
+
+
+def test_a_crew_user_needs_a_boat_of_the_fleet(server: Server) -> None:
+    user = {"username": "crew-x", "password": TEST_PASSWORD, "role": "crew", "agency": "MD", "asset_id": "XX-B9"}
+    assert http_json(server.url + "/api/users", user, server.admin_token) == (
+        422,
+        {"detail": "asset_id: no asset 'XX-B9' in the fleet"},
+    )
+    no_boat = {**user, "asset_id": None}
+    assert http_json(server.url + "/api/users", no_boat, server.admin_token) == (
+        422,
+        {"detail": "a crew user needs asset_id (the boat they crew)"},
+    )
 
 
 def test_http_errors_are_clear(server: Server) -> None:

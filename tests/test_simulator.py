@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 from geo.river import RiverModel
 from geo.routing import RouteGraph
 from sar.api.app import create_app
+from sar.auth.sessions import token_sha256
 from sar.settings import Settings
 from sensors.adapter import SensorAdapter, SystemClock
 from sensors.config import MqttTransport
@@ -46,7 +47,7 @@ from sensors.sim import (
 from sensors.sim.scenario import AIS_IDENTITY, CURRENT_MPS, DARK_AIS_OFF_S
 from sensors.sim.transmit import TCP_RETRY_S, TcpClientEmitter
 from sensors.sim.world import bearing_range
-from tests.conftest import free_port
+from tests.conftest import bearer, free_port, sign_in
 
 START = datetime(2025, 6, 1, 8, 0, tzinfo=UTC)
 SEED = 7
@@ -290,14 +291,19 @@ def test_mutated_simulator_frames_never_escape_the_adapters(cycle: CycleRun, dat
 # --- over real sockets --------------------------------------------------------------------------
 
 
+SIM_TOKEN = "simulator-token-0123456789"  # the sensors' own token for their HTTP POSTs
+
+
 @dataclass
 class Live:
     url: str
     configs: list[SensorConfig]
+    token: str  # an operator's
 
 
-def get_sensors(url: str) -> dict[str, dict[str, Any]]:
-    with urllib.request.urlopen(url + "/api/sensors", timeout=5) as r:
+def get_sensors(live: Live) -> dict[str, dict[str, Any]]:
+    req = urllib.request.Request(live.url + "/api/sensors", headers=bearer(live.token))
+    with urllib.request.urlopen(req, timeout=5) as r:
         return {s["sensor_id"]: s for s in json.loads(r.read())}
 
 
@@ -311,6 +317,7 @@ def live(river: RiverModel, graph: RouteGraph) -> Iterator[Live]:
         c.model_copy(update={"transport": MqttTransport(topic=topic)}) if c.id == "md-cam-soroca" else c
         for c in configs
     ]
+    configs = [c.model_copy(update={"token_sha256": token_sha256(SIM_TOKEN)}) for c in configs]
     app = create_app(Settings(sensors=configs), river=river, route_graph=graph)
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
@@ -320,22 +327,23 @@ def live(river: RiverModel, graph: RouteGraph) -> Iterator[Live]:
     while not (server.started and app.state.hub.sources["md-cam-soroca"].connected.is_set()):
         assert time.monotonic() < deadline, "server or its MQTT subscription did not come up"
         time.sleep(0.05)
-    yield Live(f"http://127.0.0.1:{port}", configs)
+    yield Live(f"http://127.0.0.1:{port}", configs, sign_in(app))
     server.should_exit = True
     thread.join(10)
 
 
 def test_end_to_end_every_sensor_is_received_without_rejects(live: Live, world: World) -> None:
     start = datetime.now(UTC).replace(microsecond=0)
-    sim = Simulator(world, live.configs, seed=SEED, speed=40.0, start=start, http_base_url=live.url, specs=demo_specs())
+    sim = Simulator(world, live.configs, seed=SEED, speed=40.0, start=start, http_base_url=live.url,
+                    http_token=SIM_TOKEN, specs=demo_specs())  # fmt: skip
     stats = sim.run(duration_s=60.0)
     assert stats.steps == 60 and stats.failed == {} and set(stats.sent) == {c.id for c in live.configs}
     deadline = time.monotonic() + 10
-    health = get_sensors(live.url)
+    health = get_sensors(live)
     while any(s["accepted"] == 0 for s in health.values()):
         assert time.monotonic() < deadline, health
         time.sleep(0.1)
-        health = get_sensors(live.url)
+        health = get_sensors(live)
     for sid, h in health.items():
         assert h["accepted"] > 0 and h["rejected"] == {}, (sid, h)
     assert health["md-cam-soroca"]["transport"] == "mqtt" and health["md-radar-otaci"]["transport"] == "tcp_server"
@@ -345,14 +353,14 @@ def test_without_a_broker_camera_events_go_over_http(
     live: Live, world: World, caplog: pytest.LogCaptureFixture
 ) -> None:
     dead = free_port()
-    before = get_sensors(live.url)["md-cam-soroca"]["accepted"]
+    before = get_sensors(live)["md-cam-soroca"]["accepted"]
     sim = Simulator(world, live.configs, seed=SEED + 1, speed=0, start=datetime.now(UTC), http_base_url=live.url,
-                    mqtt_port=dead, specs=demo_specs())  # fmt: skip
+                    http_token=SIM_TOKEN, mqtt_port=dead, specs=demo_specs())  # fmt: skip
     with caplog.at_level(logging.WARNING, logger="sensors.sim"):
         stats = sim.run(duration_s=30.0)
     warning = f"no MQTT broker at 127.0.0.1:{dead}: camera events go over HTTP"
     assert [r.getMessage() for r in caplog.records].count(warning) == 1
-    after = get_sensors(live.url)["md-cam-soroca"]
+    after = get_sensors(live)["md-cam-soroca"]
     assert stats.sent["md-cam-soroca"] > 5 and after["accepted"] - before == stats.sent["md-cam-soroca"]
     assert after["rejected"] == {}
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page
 
-from tests.conftest import REPO, Server
+from tests.conftest import REPO, Server, token_init_script
 from tests.test_web_live import get, post, wait_until
 
 SOROCA_WATER = (28.3047, 48.1580)
@@ -21,6 +21,7 @@ def page(browser: Browser, demo_server: Server) -> Iterator[Page]:
     p = context.new_page()
     errors: list[str] = []
     p.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    context.add_init_script(token_init_script(demo_server.token))  # as the page's login form leaves it
     p.goto(demo_server.url + "/")
     yield p
     context.close()

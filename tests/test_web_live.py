@@ -9,6 +9,7 @@ import json
 import re
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, Route, WebSocket
 
-from tests.conftest import Server, start_server, stop_server
+from tests.conftest import Server, start_server, stop_server, token_init_script
 
 SPEED = 10  # scenario seconds per wall second
 SOROCA_REPORT = {"type": "manual", "lon": 28.3057, "lat": 48.1566, "reporter": "test", "text": "suspicious boat"}
@@ -38,9 +39,11 @@ window.WebSocket = class extends WebSocket {
 """
 # What the browser may log while the network is down on purpose (and nothing else, ever).
 OUTAGE_NOISE = re.compile(
-    r"WebSocket connection to 'ws://127\.0\.0\.1:\d+/ws/live\?since=\d+' failed: .*ERR_INTERNET_DISCONNECTED"
+    r"WebSocket connection to 'ws://127\.0\.0\.1:\d+/ws/live\?since=\d+&token=[\w-]+' failed: "
+    r".*ERR_INTERNET_DISCONNECTED"
     r"|Failed to load resource: net::ERR_INTERNET_DISCONNECTED"
-    r"|socket ws://127\.0\.0\.1:\d+/ws/live\?since=\d+: Error in connection establishment: .*ERR_INTERNET_DISCONNECTED"
+    r"|socket ws://127\.0\.0\.1:\d+/ws/live\?since=\d+&token=[\w-]+: Error in connection establishment: "
+    r".*ERR_INTERNET_DISCONNECTED"
     r"|failed: http://127\.0\.0\.1:\d+/api/(health|sensors) net::ERR_INTERNET_DISCONNECTED"
 )
 LABEL = re.compile(
@@ -49,13 +52,16 @@ LABEL = re.compile(
 
 
 def get(server: Server, path: str) -> Any:
-    with urllib.request.urlopen(server.url + path, timeout=10) as r:
+    """As the server's operator."""
+    with urllib.request.urlopen(urllib.request.Request(server.url + path, headers=server.headers), timeout=10) as r:
         return json.loads(r.read())
 
 
 def post(server: Server, path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
     req = urllib.request.Request(
-        server.url + path, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
+        server.url + path,
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json", **server.headers},
     )
     try:
         with urllib.request.urlopen(req, timeout=10) as r:
@@ -85,7 +91,8 @@ class LivePage:
     requests: list[str] = field(default_factory=list)
     sockets: list[str] = field(default_factory=list)
 
-    def record(self, page: Page) -> None:
+    def record(self, page: Page, token: str) -> None:
+        page.add_init_script(token_init_script(token))  # as the page's login form leaves it
         page.add_init_script(RECORD_SOCKETS)
         page.on("console", self._console)
         page.on("pageerror", lambda e: self.errors.append((self.outage, f"pageerror: {e}")))
@@ -129,12 +136,22 @@ def live_page(browser: Browser, server: Server) -> Iterator[LivePage]:
     """One page for the whole module, loaded right after the demo starts, until connected with the map drawn."""
     page = browser.new_page(viewport={"width": 1280, "height": 800})
     lp = LivePage(page)
-    lp.record(page)
+    lp.record(page, server.token)
     page.goto(server.url + "/")
     page.wait_for_function("document.getElementById('status').textContent.includes('connected')", timeout=10_000)
     page.wait_for_function("document.querySelectorAll('#sections li').length === 2", timeout=10_000)
     yield lp
     page.close()
+
+
+def live_socket(server: Server, url: str) -> dict[str, list[str]]:
+    """The query of a /ws/live URL of this server after checking it carries the operator's token
+    (a URL of anything else fails)."""
+    parts = urllib.parse.urlsplit(url)
+    assert (parts.scheme, parts.netloc, parts.path) == ("ws", server.url.removeprefix("http://"), "/ws/live"), url
+    query = urllib.parse.parse_qs(parts.query)
+    assert query.pop("token") == [server.token], url
+    return query
 
 
 def server_now(server: Server) -> datetime:
@@ -293,7 +310,7 @@ def test_disconnect_is_shown_and_resume_loses_nothing(live_page: LivePage, serve
     live_page.outage = False
 
     retried = live_page.sockets[before:]
-    assert retried and all(u == f"{server.url.replace('http', 'ws')}/ws/live?since={seq_down}" for u in retried)
+    assert retried and all(live_socket(server, u) == {"since": [str(seq_down)]} for u in retried), retried
     seen: list[list[Any]] = page.evaluate("window.__seen")
     resumed = [m for m in seen if m[0] == len(page.evaluate("window.__sockets")) - 1]
     assert resumed[0][1] != "resync" and resumed[0][2] == seq_down + 1, resumed[:3]
@@ -316,7 +333,7 @@ def test_tracks_are_on_top_and_their_label_is_current(browser: Browser, live_pag
     must still be drawn above the country and water polygons (hover shows the track, not the country). A
     track clicked after it moved is named with where it is now."""
     late = browser.new_page(viewport={"width": 1280, "height": 800})
-    live_page.record(late)
+    live_page.record(late, server.token)
 
     # a slow network: the map layers (330 kB) arrive a second after the resync
     def slow(route: Route) -> None:
@@ -363,8 +380,9 @@ def test_no_console_errors_and_no_foreign_requests(live_page: LivePage, server: 
     assert [e for outage, e in live_page.errors if not outage] == []
     assert [e for outage, e in live_page.errors if outage and not OUTAGE_NOISE.fullmatch(e)] == []
     assert [u for u in live_page.requests if not u.startswith(server.url + "/")] == []
-    ws_root = server.url.replace("http://", "ws://") + "/ws/live"
-    assert [u for u in live_page.sockets if not (u == ws_root or u.startswith(ws_root + "?since="))] == []
+    for url in live_page.sockets:  # the operator's token, and at most a seq to resume from
+        query = live_socket(server, url)
+        assert set(query) <= {"since"} and all(v.isdigit() for v in query.get("since", [])), url
     assert [w for w in live_page.warnings if "gap in seq" in w] == []
     seen: list[list[Any]] = live_page.page.evaluate("window.__seen")
     assert [m[1] for m in seen].count("resync") == 1

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page
 
-from tests.conftest import Server
+from tests.conftest import Server, token_init_script
 
 OTACI_WATER = (27.8, 48.437)  # north section, river km ~28.35, on the water
 MD_INLAND = (27.8, 48.42)  # ~1.3 km into Moldova from the border axis
@@ -26,7 +26,7 @@ SOUTH_WATER = (30.00822, 46.45352)  # south section axis point, river km ~37.56
 def api(server: Server, path: str, **query: float) -> tuple[int, dict[str, Any]]:
     url = f"{server.url}{path}?{urllib.parse.urlencode(query)}"
     try:
-        with urllib.request.urlopen(url, timeout=30) as r:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=server.headers), timeout=30) as r:
             return r.status, json.loads(r.read())
     except urllib.error.HTTPError as e:
         return e.code, json.loads(e.read())
@@ -49,6 +49,7 @@ def loaded(browser: Browser, demo_server: Server) -> Iterator[MapPage]:
     page.on("requestfailed", lambda r: mp.errors.append(f"failed: {r.url} {r.failure}"))
     page.on("request", lambda r: mp.requests.append(r.url))
     page.on("response", lambda r: mp.errors.append(f"HTTP {r.status}: {r.url}") if r.status >= 400 else None)
+    page.add_init_script(token_init_script(demo_server.token))  # as the page's login form leaves it
     page.goto(demo_server.url + "/")
     page.wait_for_function("document.getElementById('status').textContent.includes('connected')", timeout=10_000)
     page.wait_for_function("document.querySelectorAll('#sections li').length === 2", timeout=10_000)

@@ -17,6 +17,7 @@ from geo.layers import build_layers
 from geo.river import RiverModel
 from geo.routing import RouteGraph
 from sar import __version__
+from sar.api import auth as auth_routes
 from sar.api import (
     crew,
     dispatch,
@@ -29,9 +30,11 @@ from sar.api import (
     sarplan,
     sensors,
     tracks,
+    users,
     vessels,
 )
 from sar.api.errors import install_error_handlers
+from sar.auth.service import Auth
 from sar.bus import InProcessBus
 from sar.dispatch.coverage import CoverageAnalyzer
 from sar.dispatch.fleet import Fleet, PositionFeed
@@ -47,6 +50,23 @@ from sensors.hub import SensorHub
 from sensors.model import SensorMessage, VesselStatic
 from sensors.vessels import VesselRegistry
 
+ROUTERS = (
+    health,
+    auth_routes,
+    users,
+    geo,
+    routes,
+    sensors,
+    vessels,
+    tracks,
+    incidents,
+    live,
+    dispatch,
+    crew,
+    recommendations,
+    sarplan,
+)
+
 
 def create_app(
     settings: Settings,
@@ -55,10 +75,12 @@ def create_app(
     clock: Clock | None = None,
     bus: InProcessBus | None = None,
     companion: Callable[[FastAPI], AbstractAsyncContextManager[None]] | None = None,
+    auth: Auth | None = None,
 ) -> FastAPI:
     """Build the app; collaborators not given are built from settings. The configured sensors
     start listening when the app starts and stop when it stops; ``companion`` (the demo's
-    simulator) runs while the sensors listen."""
+    simulator) runs while the sensors listen. ``auth`` (users and login tokens) runs on the wall
+    clock, not ``clock``: a demo's fast scenario time must not expire tokens early."""
     river = river or RiverModel(settings.geo)
     route_graph = route_graph or RouteGraph(river, settings.routing)
     bus = bus or InProcessBus()
@@ -100,6 +122,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.auth = auth or Auth.from_settings(settings.auth)
     app.state.river = river
     app.state.routes = route_graph
     app.state.layers = build_layers(river)
@@ -127,20 +150,7 @@ def create_app(
     )
     deadlines = dispatch.DeadlineTicker(app.state.orders, clock)  # expires unanswered orders
     install_error_handlers(app)
-    for module in (
-        health,
-        geo,
-        routes,
-        sensors,
-        vessels,
-        tracks,
-        incidents,
-        live,
-        dispatch,
-        crew,
-        recommendations,
-        sarplan,
-    ):
+    for module in ROUTERS:
         app.include_router(module.router)
     _mount_web(app)
     return app
@@ -183,3 +193,7 @@ def _mount_web(app: FastAPI) -> None:
     @app.get("/", include_in_schema=False)
     def index() -> FileResponse:
         return FileResponse(str(web.joinpath("index.html")), media_type="text/html")
+
+    @app.get("/crew", include_in_schema=False)
+    def crew_page() -> FileResponse:
+        return FileResponse(str(web.joinpath("crew.html")), media_type="text/html")

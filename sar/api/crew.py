@@ -1,7 +1,9 @@
 """``/ws/crew``: a crew's socket (tablet or phone): its orders in, its answers and reports out.
 
-Authentication by the crew's token: ``Authorization: Bearer <token>`` or ``?token=`` (browsers
-cannot set headers); an unknown token is refused with close code 4401. Resume with
+Authentication by the boat's crew token (its SHA-256 in the fleet config) or a crew user's login
+token (the user's ``asset_id``): ``Authorization: Bearer <token>`` or ``?token=`` (browsers cannot
+set headers); an unknown token is refused with close code 4401, another role's token or a crew
+user without a boat in the fleet with 4403. Resume with
 ``?since=SEQ&epoch=E`` or a first message ``{"type": "hello", "last_seq": SEQ, "epoch": E}``;
 a client that says nothing for ``HELLO_WAIT_S`` gets its open order's messages. The protocol is
 in ``docs/crew-protocol.md``.
@@ -15,15 +17,17 @@ import logging
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect, status
 
+from sar.api.security import CLOSE_FORBIDDEN, CLOSE_UNAUTHORIZED, websocket_token
+from sar.auth.service import Auth
+from sar.auth.users import Role
 from sar.dispatch.crew import ClientTooSlow, CrewChannel, CrewSubscription, HelloIn, parse
-from sar.dispatch.fleet import AssetState, Fleet
+from sar.dispatch.fleet import AssetState, Fleet, UnknownAsset
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["crew"])
 
 HELLO_WAIT_S = 2.0
 INBOX = 100  # crew messages read ahead of their handling
-CLOSE_UNAUTHORIZED = 4401
 CLOSE_BAD_REQUEST = 4400
 
 
@@ -31,9 +35,9 @@ CLOSE_BAD_REQUEST = 4400
 async def crew_socket(ws: WebSocket) -> None:
     channel: CrewChannel = ws.app.state.crew
     await ws.accept()
-    asset = _authenticate(ws, ws.app.state.fleet)
-    if asset is None:
-        await ws.close(code=CLOSE_UNAUTHORIZED, reason="unknown or missing crew token")
+    asset = _authenticate(ws, ws.app.state.fleet, ws.app.state.auth)
+    if isinstance(asset, tuple):
+        await ws.close(code=asset[0], reason=asset[1])
         return
     try:
         since, epoch = _resume_params(ws)
@@ -96,11 +100,22 @@ async def _serve(
         channel.disconnect(asset_id, conn.sub)
 
 
-def _authenticate(ws: WebSocket, fleet: Fleet) -> AssetState | None:
-    header = ws.headers.get("authorization", "")
-    scheme, _, value = header.partition(" ")
-    token = value.strip() if scheme.lower() == "bearer" else ws.query_params.get("token", "")
-    return fleet.authenticate(token) if token else None
+def _authenticate(ws: WebSocket, fleet: Fleet, auth: Auth) -> AssetState | tuple[int, str]:
+    """The asset of a boat's crew token or of a crew user's token; else (close code, reason)."""
+    token = websocket_token(ws)
+    asset = fleet.authenticate(token) if token else None
+    if asset is not None:
+        return asset
+    found = auth.identify(token) if token else None
+    if found is None:
+        return CLOSE_UNAUTHORIZED, "unknown or missing crew token"
+    user = found.user
+    if user.role is not Role.CREW or user.asset_id is None:
+        return CLOSE_FORBIDDEN, f"needs a crew token (you are {user.role.value})"
+    try:
+        return fleet.get(user.asset_id)
+    except UnknownAsset:
+        return CLOSE_FORBIDDEN, f"crew user {user.username}: asset {user.asset_id} is not in the fleet"
 
 
 def _resume_params(ws: WebSocket) -> tuple[int | None, str | None]:

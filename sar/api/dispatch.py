@@ -18,6 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from geo.errors import GeoError
 from geo.routing import RouteGraph
+from sar.api.security import ANYONE, OPERATIONAL, READERS, CurrentUser, allow
+from sar.auth.users import Role, User
 from sar.dispatch.crew import CrewChannel
 from sar.dispatch.fleet import AssetKind, AssetState, AssetStatus, Fleet, UnknownAsset
 from sar.dispatch.orders import (
@@ -36,7 +38,7 @@ from sar.live import LiveFeed
 from sensors.adapter import Clock
 
 log = logging.getLogger(__name__)
-router = APIRouter(tags=["dispatch"])
+router = APIRouter(tags=["dispatch"], dependencies=[allow(ANYONE, OPERATIONAL)])  # orders: crews see their own
 
 
 def _orders(request: Request) -> OrderBook:
@@ -91,18 +93,27 @@ async def dispatch(incident_id: str, body: DispatchIn, request: Request, orders:
 
 @router.get("/api/orders")
 async def list_orders(
-    orders: Orders, open_only: Annotated[bool, Query(alias="open", description="open orders only")] = False
+    orders: Orders,
+    user: CurrentUser,
+    open_only: Annotated[bool, Query(alias="open", description="open orders only")] = False,
 ) -> list[dict[str, Any]]:
-    """Orders, oldest first."""
-    return [o.to_dict() for o in orders.list(open_only)]
+    """Orders, oldest first; a crew sees only its own boat's."""
+    return [o.to_dict() for o in orders.list(open_only) if _may_see(user, o.asset_id)]
 
 
 @router.get("/api/orders/{order_id}")
-async def get_order(order_id: str, orders: Orders) -> dict[str, Any]:
+async def get_order(order_id: str, orders: Orders, user: CurrentUser) -> dict[str, Any]:
     try:
-        return orders.get(order_id).to_dict()
+        order = orders.get(order_id)
     except OrderError as exc:
         raise _error(exc) from None
+    if not _may_see(user, order.asset_id):
+        raise HTTPException(403, f"order {order.id} is for another asset: a crew sees only its own boat's orders")
+    return order.to_dict()
+
+
+def _may_see(user: User, asset_id: str) -> bool:
+    return user.role is not Role.CREW or user.asset_id == asset_id
 
 
 @router.post("/api/orders/{order_id}/cancel")
@@ -114,7 +125,7 @@ async def cancel_order(order_id: str, body: CancelIn, request: Request, orders: 
         raise _error(exc) from None
 
 
-@router.get("/api/assets")
+@router.get("/api/assets", dependencies=[allow(READERS)])
 async def assets(fleet: FleetDep) -> list[dict[str, Any]]:
     """Every asset with its live state (status, position, open order)."""
     return [a.to_dict() for a in sorted(fleet.all(), key=lambda a: a.id)]

@@ -7,6 +7,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from geo.errors import GeoError, GraphError, InvalidCoordinate, NoRoute, NotOnRiver, OutOfArea
+from sar.auth.userfile import UserFileError
 
 _STATUS: dict[type[GeoError], int] = {
     InvalidCoordinate: 422,
@@ -32,3 +33,7 @@ def install_error_handlers(app: FastAPI) -> None:
             return JSONResponse(status_code=500, content={"detail": f"route graph invalid: {exc}"})
         status = next((code for cls, code in _STATUS.items() if isinstance(exc, cls)), 400)
         return JSONResponse(status_code=status, content={"detail": str(exc), "error": type(exc).__name__})
+
+    @app.exception_handler(UserFileError)
+    async def _users_file(_request: Request, exc: UserFileError) -> JSONResponse:
+        return JSONResponse(status_code=503, content={"detail": str(exc)})

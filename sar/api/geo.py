@@ -8,8 +8,9 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from sar.api.deps import AppSettings, Lat, Layers, Lon, River
+from sar.api.security import ANYONE, allow
 
-router = APIRouter(prefix="/api/geo", tags=["geo"])
+router = APIRouter(prefix="/api/geo", tags=["geo"], dependencies=[allow(ANYONE)])
 
 
 class LocationOut(BaseModel):

@@ -11,11 +11,12 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from sar.api.security import OPERATIONAL, READERS, allow
 from sar.incidents.book import IncidentBook
 from sar.incidents.model import IncidentAlreadyClosed, IncidentError, IncidentStatus, SarPhase, UnknownIncident
 from sar.live import LiveFeed
 
-router = APIRouter(prefix="/api/incidents", tags=["incidents"])
+router = APIRouter(prefix="/api/incidents", tags=["incidents"], dependencies=[allow(READERS, OPERATIONAL)])
 
 
 def _book(request: Request) -> IncidentBook:

@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 
 from geo.river import RiverModel
+from sar.api.security import OPERATIONAL, READERS, allow
 from sar.dispatch.coverage import CoverageAnalyzer
 from sar.dispatch.fleet import Fleet
 from sar.dispatch.orders import ProposeNext
@@ -28,7 +29,7 @@ from sar.live import LiveFeed
 from sar.pipeline import Pipeline
 from sensors.adapter import Clock
 
-router = APIRouter(tags=["dispatch"])
+router = APIRouter(tags=["dispatch"], dependencies=[allow(READERS, OPERATIONAL)])
 log = logging.getLogger("sar.coverage")
 
 _TRACK_LOOKAHEAD_S = 10.0

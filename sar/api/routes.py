@@ -8,8 +8,9 @@ from fastapi import APIRouter, Query
 
 from geo.routing import KNOT_MPS
 from sar.api.deps import Lat, Lon, Routes
+from sar.api.security import ANYONE, allow
 
-router = APIRouter(prefix="/api/routes", tags=["routes"])
+router = APIRouter(prefix="/api/routes", tags=["routes"], dependencies=[allow(ANYONE)])
 
 SpeedKn = Annotated[float, Query(gt=0, le=80, allow_inf_nan=False, description="speed through water, knots")]
 

@@ -18,6 +18,7 @@ from fastapi import APIRouter, Body, Depends, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from geo.errors import GeoError
+from sar.api.security import OPERATIONAL, READERS, allow
 from sar.dispatch.crew import CrewChannel, MessageType
 from sar.dispatch.fleet import AssetKind, AssetStatus, Fleet, UnknownAsset
 from sar.dispatch.orders import OrderBook
@@ -31,7 +32,7 @@ from sar.sarplan.mission import LaunchReport, MissionClient, MissionTimeouts, Pr
 from sar.sarplan.patterns import Searcher
 from sar.sarplan.plan import SarPlanRequest, make_plan
 
-router = APIRouter(prefix="/api/incidents", tags=["sar"])
+router = APIRouter(prefix="/api/incidents", tags=["sar"], dependencies=[allow(READERS, OPERATIONAL)])
 
 _DEFAULT_SEARCHERS = 2  # of each kind, when none is asked and none is dispatched
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import hmac
 from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel
 
+from sar.api.security import OPERATIONAL, READERS, Bearer, allow, app_auth, forbidden, unauthorized
+from sar.auth.sessions import token_sha256
 from sensors.hub import SensorHub, UnknownSensor
 
 router = APIRouter(prefix="/api/sensors", tags=["sensors"])
@@ -48,7 +52,7 @@ class IngestResult(BaseModel):
     rejected: dict[str, int]
 
 
-@router.get("", response_model=list[SensorHealthOut])
+@router.get("", response_model=list[SensorHealthOut], dependencies=[allow(READERS)])
 def sensors(hub: Hub) -> list[SensorHealthOut]:
     """Each sensor: status (ok, stale, no_data), last message, rate over 60 s, counts."""
     return [
@@ -74,7 +78,26 @@ def _site(hub: SensorHub, sensor_id: str) -> SiteOut | None:
     return SiteOut(lon=site.lon, lat=site.lat, height_m=site.height_m) if site else None
 
 
-@router.post("/{sensor_id}/ingest", response_model=IngestResult, status_code=202)
+async def _ingest_access(
+    sensor_id: str, request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Bearer]
+) -> None:
+    """The sensor's own token (``token_sha256`` in its config), or an operator's or admin's."""
+    if credentials is None:
+        raise unauthorized("missing token: send the sensor's token (or an operator's) as Authorization: Bearer")
+    config = _hub(request).configs.get(sensor_id)
+    if config is not None and config.token_sha256:
+        if hmac.compare_digest(config.token_sha256, token_sha256(credentials.credentials)):
+            return
+    found = app_auth(request).identify(credentials.credentials)
+    if found is None:
+        raise unauthorized("invalid or expired token (neither this sensor's nor a user's)")
+    if found.user.role not in OPERATIONAL:
+        raise forbidden(request, found.user, OPERATIONAL)
+
+
+@router.post(
+    "/{sensor_id}/ingest", response_model=IngestResult, status_code=202, dependencies=[Depends(_ingest_access)]
+)
 async def ingest(sensor_id: str, request: Request, hub: Hub) -> IngestResult:
     """One message body (a camera's JSON event, NMEA lines, ...) for a configured sensor.
     422 when nothing in it could be used, with the reasons."""

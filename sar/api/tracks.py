@@ -6,10 +6,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 
+from sar.api.security import READERS, allow
 from sar.pipeline import Pipeline
 from sar.tracking.geojson import feature_collection, track_features
 
-router = APIRouter(prefix="/api/tracks", tags=["tracks"])
+router = APIRouter(prefix="/api/tracks", tags=["tracks"], dependencies=[allow(READERS)])
 
 
 @router.get("")

@@ -7,9 +7,10 @@ from datetime import datetime
 from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
+from sar.api.security import READERS, allow
 from sensors.vessels import VesselRegistry
 
-router = APIRouter(prefix="/api/vessels", tags=["sensors"])
+router = APIRouter(prefix="/api/vessels", tags=["sensors"], dependencies=[allow(READERS)])
 
 
 class VesselOut(BaseModel):

@@ -14,6 +14,8 @@ const live = {
   incidentLayer: L.layerGroup().addTo(map),
   assets: new Map(),      // id -> {marker, asset}
   orders: new Map(),      // id -> open order
+  allOrders: new Map(),   // id -> every order seen (open or closed), for the incident detail
+  escalations: new Map(), // incident id -> {ts, alert, proposal}: the last decline/expiry and who is next
   plans: new Map(),       // incident id -> layer group (drift cells, patterns, datum)
   alerts: [],             // newest first: {ts, text}
   retryMs: 500,
@@ -37,8 +39,9 @@ function trackStyle(p) {
 
 function trackLabel(p) {
   const who = p.name || (p.mmsi ? "MMSI " + p.mmsi : p.id);
-  return who + " · " + p.class + " · " + (p.speed_mps * MPS_TO_KN).toFixed(1) + " kn" +
-    (p.cooperative ? "" : " · no AIS") + (p.river_km != null ? " · km " + p.river_km.toFixed(2) + " " + (p.side || "") : "");
+  return who + " · " + t("class." + p.class) + " · " + fmtNumber(p.speed_mps * MPS_TO_KN, 1) + " " + t("unit.kn") +
+    (p.cooperative ? "" : " · " + t("track.no_ais")) +
+    (p.river_km != null ? " · " + t("common.km") + " " + fmtNumber(p.river_km, 2) + " " + (p.side || "") : "");
 }
 
 function upsertTrack(f) {
@@ -78,18 +81,22 @@ function renderIncidents() {
   const open = [...live.incidents.values()].filter(i => i.status === "open");
   open.sort((a, b) => (IMPACT_RANK[a.impact] - IMPACT_RANK[b.impact]) || a.opened_at.localeCompare(b.opened_at));
   const list = document.getElementById("incidents");
-  list.innerHTML = open.length ? "" : "<li class=\"muted\">no open incidents</li>";
+  list.innerHTML = open.length ? "" : "<li class=\"muted\">" + esc(t("incidents.none")) + "</li>";
   live.incidentLayer.clearLayers();
   for (const i of open) {
     const li = document.createElement("li");
     li.className = "incident impact-" + i.impact;
     li.dataset.id = i.id;
-    li.innerHTML = "<b>" + esc(i.id) + "</b> " + esc(i.type.replace(/_/g, " ")) +
-      (i.sar_phase ? " · <span class=\"phase\">" + esc(i.sar_phase.toUpperCase()) + "</span>" : "") +
+    li.classList.toggle("selected", typeof incidentView !== "undefined" && incidentView.id === i.id);
+    li.innerHTML = "<b>" + esc(i.id) + "</b> " + esc(t("incident_type." + i.type)) +
+      (i.sar_phase ? " · <span class=\"phase\">" + esc(t("sar_phase." + i.sar_phase).toUpperCase()) + "</span>" : "") +
       " <span class=\"timer\" data-since=\"" + esc(i.opened_at) + "\">" + ageText(i.opened_at) + "</span><br>" +
-      "<small>" + esc(i.title || "") + (i.river_km != null ? " · km " + Number(i.river_km).toFixed(2) : "") +
-      " · notify " + esc((i.agencies_to_notify || []).join("+")) + "</small>";
-    li.addEventListener("click", () => map.setView([i.lat, i.lon], Math.max(map.getZoom(), 14)));
+      "<small>" + esc(i.title || "") + (i.river_km != null ? " · " + t("common.km") + " " + fmtNumber(i.river_km, 2) : "") +
+      " · " + esc(t("incidents.notify", { agencies: (i.agencies_to_notify || []).join("+") })) + "</small>";
+    li.addEventListener("click", () => {
+      map.setView([i.lat, i.lon], Math.max(map.getZoom(), 14));
+      openIncident(i.id);
+    });
     list.appendChild(li);
     L.circleMarker([i.lat, i.lon], { radius: 14, color: i.impact === "high" ? "#d50000" : "#ff9100",
       weight: 3, fill: false, dashArray: "4 3", interactive: false }).addTo(live.incidentLayer);
@@ -104,8 +111,8 @@ function upsertAsset(a) {
   const latlng = [a.position.lat, a.position.lon];
   const style = { radius: a.kind === "drone" ? 5 : 7, color: a.agency === "MD" ? "#0d47a1" : "#fbc02d", weight: 3,
                   fillColor: ASSET_COLOUR[a.status] || "#000", fillOpacity: 0.95, bubblingMouseEvents: false };
-  const label = a.call_sign + " (" + a.id + ", " + a.agency + ") · " + a.status.replace(/_/g, " ") +
-    (a.at_base ? " · at " + a.base.name : "");
+  const label = a.call_sign + " (" + a.id + ", " + a.agency + ") · " + t("asset_status." + a.status) +
+    (a.at_base ? " · " + t("assets.at_base", { base: a.base.name }) : "");
   let x = live.assets.get(a.id);
   if (!x) {
     x = { marker: L.circleMarker(latlng, style).addTo(live.assetLayer) };
@@ -114,6 +121,20 @@ function upsertAsset(a) {
   }
   x.asset = a;
   x.marker.setLatLng(latlng).setStyle(style).setTooltipContent(esc(label));
+  renderLegend();
+}
+
+// Boats of both agencies: fill = status, ring = agency; how many of each are in each status.
+function renderLegend() {
+  const count = {};
+  for (const { asset } of live.assets.values()) {
+    const k = asset.status + "/" + asset.agency;
+    count[k] = (count[k] || 0) + 1;
+  }
+  document.getElementById("legend").innerHTML = Object.keys(ASSET_COLOUR).map(st =>
+    "<li><i class=\"dot\" style=\"background:" + ASSET_COLOUR[st] + "\"></i>" + esc(t("asset_status." + st)) +
+    " <small>MD " + (count[st + "/MD"] || 0) + " · UA " + (count[st + "/UA"] || 0) + "</small></li>").join("") +
+    "<li><i class=\"ring md\"></i>" + esc(t("legend.md")) + " <i class=\"ring ua\"></i>" + esc(t("legend.ua")) + "</li>";
 }
 
 function showPlan(plan) {
@@ -127,13 +148,14 @@ function showPlan(plan) {
     L.geoJSON(last.cells, { interactive: false, style: f => ({ stroke: false, fillColor: "#d50000",
       fillOpacity: 0.15 + 0.6 * f.properties.probability / top }) }).addTo(g);
     L.circleMarker([last.datum.lat, last.datum.lon], { radius: 6, color: "#d50000", weight: 2, fill: false })
-      .bindTooltip("datum " + esc(last.time || "") + " · 90 % within " + Math.round(last.datum.radius_90_m || 0) + " m")
+      .bindTooltip(() => esc(t("plan.datum", { time: last.time ? fmtTime(last.time) : "",
+        radius: fmtDistance(last.datum.radius_90_m || 0) })))
       .addTo(g);
   }
   plan.assignments.forEach((a, k) => {
     const pts = a.pattern.waypoints.map(w => [w.lat, w.lon]);
     L.polyline(pts, { color: PATTERN_COLOURS[k % PATTERN_COLOURS.length], weight: 2, dashArray: "5 4" })
-      .bindTooltip(esc(a.searcher_id + " · " + a.pattern.kind.replace(/_/g, " "))).addTo(g);
+      .bindTooltip(() => esc(a.searcher_id + " · " + t("pattern." + a.pattern.kind))).addTo(g);
   });
   g.addTo(live.planLayer);
   live.plans.set(plan.incident_id, g);
@@ -141,18 +163,22 @@ function showPlan(plan) {
 
 async function showGaps() {
   try {
-    const cov = await getJSON("/api/coverage");
+    const cov = await api("/api/coverage");
     live.gapLayer.clearLayers();
     L.geoJSON({ type: "FeatureCollection", features: cov.features.filter(f => f.properties.gap) },
       { interactive: false, style: { color: "#ff1744", weight: 6, opacity: 0.5 } }).addTo(live.gapLayer);
   } catch (e) { console.warn("coverage:", e.message); }
 }
 
+// An alert's text is made when shown (so it follows the language); alerts from the server stay as sent.
 function addAlert(ts, text) {
   live.alerts.unshift({ ts, text });
   live.alerts.length = Math.min(live.alerts.length, 20);
-  const list = document.getElementById("alerts");
-  list.innerHTML = live.alerts.map(a => "<li>" + esc(new Date(a.ts).toLocaleTimeString()) + " " + esc(a.text) + "</li>").join("");
+  renderAlerts();
+}
+function renderAlerts() {
+  document.getElementById("alerts").innerHTML = live.alerts.map(a => "<li><time>" + esc(fmtTime(a.ts)) + "</time> " +
+    esc(typeof a.text === "function" ? a.text() : a.text) + "</li>").join("");
 }
 
 function applyResync(d) {
@@ -163,7 +189,7 @@ function applyResync(d) {
   renderIncidents();
   for (const a of d.assets || []) upsertAsset(a);
   live.orders.clear();
-  for (const o of d.orders || []) live.orders.set(o.id, o);
+  for (const o of d.orders || []) { live.orders.set(o.id, o); live.allOrders.set(o.id, o); }
   for (const p of d.sar_plans || []) showPlan(p);
   if ((d.coverage_gaps || []).length) showGaps(); else live.gapLayer.clearLayers();
 }
@@ -188,34 +214,53 @@ function onLive(msg) {
     const o = msg.data.order || msg.data;
     if (o.open) live.orders.set(o.id, o);
     else live.orders.delete(o.id);
-    if (msg.data.alert) addAlert(msg.ts, msg.data.alert);
+    live.allOrders.set(o.id, o);
+    if (msg.data.alert) {
+      addAlert(msg.ts, msg.data.alert);
+      live.escalations.set(o.incident_id, { ts: msg.ts, alert: msg.data.alert, proposal: msg.data.proposal || null });
+    }
   } else if (msg.type === "sar_plan") {
     showPlan(msg.data);
   } else if (msg.type === "coverage") {
     showGaps();
-    if (msg.data.alert) addAlert(msg.ts, "coverage gap: " + msg.data.opened.map(g => g.section + " km " +
-      g.from_km.toFixed(0) + "–" + g.to_km.toFixed(0)).join(", "));
+    const opened = msg.data.opened;
+    if (msg.data.alert) addAlert(msg.ts, () => t("alerts.coverage_gap", { gaps: opened.map(g => g.section + " " +
+      t("common.km") + " " + fmtNumber(g.from_km, 0) + "–" + fmtNumber(g.to_km, 0)).join(", ") }));
   } else if (msg.type === "mission") {
-    if (msg.data.alert) addAlert(msg.ts, "drone " + msg.data.asset_id + ": mission " + msg.data.state +
-      (msg.data.refused ? " (" + msg.data.refused + ")" : msg.data.detail ? " (" + msg.data.detail + ")" : ""));
+    const m = msg.data;
+    if (m.alert) addAlert(msg.ts, () => t("alerts.mission", { asset: m.asset_id, state: m.state }) +
+      (m.refused ? " (" + m.refused + ")" : m.detail ? " (" + m.detail + ")" : ""));
   } else if (msg.type === "sensors") {
     // the sensor table is refreshed by pollSensors(); nothing else to do here
   }
+  if (typeof incidentView !== "undefined") incidentView.onLive(msg);
 }
 
+function signedOut() { return !document.getElementById("login").hidden; }
+
 function connectLive() {
-  const proto = location.protocol === "https:" ? "wss:" : "ws:";
-  const ws = new WebSocket(proto + "//" + location.host + "/ws/live" + (live.seq !== null ? "?since=" + live.seq : ""));
+  if (signedOut()) return;  // starts again after sign-in
+  const ws = new WebSocket(wsUrl("/ws/live", { since: live.seq }));
   live.ws = ws;
   ws.onopen = () => { live.connected = true; live.retryMs = 500; live.lastMessageAt = Date.now(); pollHealth(); };
   ws.onmessage = ev => onLive(JSON.parse(ev.data));
-  ws.onclose = () => {
+  ws.onclose = ev => {
     live.connected = false;
-    setStatus(false, "DISCONNECTED — reconnecting");
+    if (ev.code === 4401) { showLogin(t("login.expired")); return; }
+    if (ev.code === 4403) { showLogin(t("login.wrong_role")); return; }
+    setStatus(false, t("status.down_reconnecting"));
     setTimeout(connectLive, live.retryMs);
     live.retryMs = Math.min(live.retryMs * 2, 10000);
   };
 }
+
+onLanguageChange(() => {
+  renderIncidents();
+  renderAlerts();
+  for (const tr of live.tracks.values()) tr.marker.setTooltipContent(esc(trackLabel(tr.feature.properties)));
+  for (const x of live.assets.values()) upsertAsset(x.asset);
+  renderLegend();
+});
 
 setInterval(() => {
   for (const el of document.querySelectorAll("#incidents .timer")) el.textContent = ageText(el.dataset.since);
@@ -229,8 +274,10 @@ setInterval(() => {
     dead.onmessage = null;
     dead.close();
     live.connected = false;
-    setStatus(false, "DISCONNECTED — no data, reconnecting");
+    setStatus(false, t("status.down_no_data"));
     setTimeout(connectLive, live.retryMs);
   }
 }, 2000);
-connectLive();
+
+// Called by app.js once the labels are loaded and the operator is signed in.
+function startLive() { connectLive(); }

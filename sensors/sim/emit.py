@@ -150,6 +150,7 @@ class Simulator:
         speed: float = 1.0,
         start: datetime | None = None,
         http_base_url: str | None = None,
+        http_token: str | None = None,
         mqtt_host: str | None = None,
         mqtt_port: int | None = None,
         specs: Mapping[str, SensorSpec] | None = None,
@@ -163,6 +164,7 @@ class Simulator:
         self.seed, self.speed, self.dt_s = seed, speed, dt_s
         self.start = (start or datetime.now(UTC).replace(microsecond=0)).astimezone(UTC)
         self.http_base_url = http_base_url.rstrip("/") if http_base_url else None
+        self.http_token = http_token  # sent as Authorization: Bearer with every POST
         self.mqtt_host, self.mqtt_port = mqtt_host, mqtt_port
         self.truth_path = truth_path
         water = WaterGrid(world.river)
@@ -262,4 +264,4 @@ class Simulator:
         if self.http_base_url is None:
             log.warning("sensor %s: sent over HTTP but no server URL was given: its messages are dropped", sensor_id)
             return NullEmitter()
-        return HttpEmitter(f"{self.http_base_url}/api/sensors/{sensor_id}/ingest", sensor_id)
+        return HttpEmitter(f"{self.http_base_url}/api/sensors/{sensor_id}/ingest", sensor_id, self.http_token)

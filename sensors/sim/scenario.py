@@ -344,11 +344,12 @@ def demo_simulator(
     start: datetime | None = None,
     truth_path: Path | None = None,
     topic_root: str = "dwatch",
+    http_token: str | None = None,
 ) -> Simulator:
     """Everything ``dwatch demo`` needs: the built-in world, its sensors as the server is told to
     receive them (:func:`demo_sensor_configs` with the same ports and ``mqtt``), and their specs."""
     configs = demo_sensor_configs(ports, mqtt, topic_root)
     return Simulator(
         build_world(river, seed), configs, seed=seed, speed=speed, start=start, http_base_url=http_base_url,
-        mqtt_port=ports.mqtt_port, specs=demo_specs(), truth_path=truth_path,
+        http_token=http_token, mqtt_port=ports.mqtt_port, specs=demo_specs(), truth_path=truth_path,
     )  # fmt: skip

@@ -189,16 +189,17 @@ class MqttEmitter:
 
 
 class HttpEmitter:
-    """POSTs each payload to the server's ingest URL for the sensor."""
+    """POSTs each payload to the server's ingest URL for the sensor (with the sensor's token)."""
 
-    def __init__(self, url: str, sensor_id: str) -> None:
+    def __init__(self, url: str, sensor_id: str, token: str | None = None) -> None:
         self.url = url
         self._outage = _Outage(f"sensor {sensor_id}: HTTP POST {url}")
+        self._headers = {"Content-Type": "application/octet-stream"}
+        if token:
+            self._headers["Authorization"] = f"Bearer {token}"
 
     def send(self, payload: bytes, t_s: float) -> bool:
-        req = urllib.request.Request(
-            self.url, data=payload, method="POST", headers={"Content-Type": "application/octet-stream"}
-        )
+        req = urllib.request.Request(self.url, data=payload, method="POST", headers=self._headers)
         try:
             with urllib.request.urlopen(req, timeout=HTTP_TIMEOUT_S) as resp:
                 resp.read()
