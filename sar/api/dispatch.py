@@ -8,8 +8,6 @@ recommender is wired.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from typing import Annotated, Any
 
@@ -35,6 +33,7 @@ from sar.dispatch.orders import (
 from sar.incidents.book import IncidentBook
 from sar.incidents.model import Incident, UnknownIncident
 from sar.live import LiveFeed
+from sar.periodic import Periodic
 from sensors.adapter import Clock
 
 log = logging.getLogger(__name__)
@@ -153,29 +152,11 @@ def build(
     return orders, crew
 
 
-class DeadlineTicker:
+class DeadlineTicker(Periodic):
     """Runs ``OrderBook.tick`` every ``period_s`` in the app's lifespan (expiry of unanswered orders)."""
 
     def __init__(self, orders: OrderBook, clock: Clock, period_s: float = 0.1) -> None:
-        self.orders, self.clock, self.period_s = orders, clock, period_s
-        self._task: asyncio.Task[None] | None = None
-
-    async def run(self) -> None:
-        while True:
-            try:
-                self.orders.tick(self.clock.now())
-            except Exception:  # one bad tick must not stop the deadlines
-                log.exception("order deadline tick failed")
-            await asyncio.sleep(self.period_s)
-
-    async def start(self) -> None:
-        self._task = asyncio.create_task(self.run(), name="order-deadlines")
-
-    async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        super().__init__("order-deadlines", period_s, lambda: orders.tick(clock.now()), log, "order deadline tick")
 
 
 def water_eta(routes: RouteGraph) -> EtaFn:

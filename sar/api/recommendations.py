@@ -9,8 +9,6 @@ few seconds and puts a ``coverage`` message on the live feed when the gaps chang
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from datetime import datetime
 from typing import Annotated, Any, Literal
@@ -26,6 +24,7 @@ from sar.dispatch.recommend import Recommender, TargetMotion
 from sar.incidents.book import IncidentBook
 from sar.incidents.model import Incident, IncidentType, UnknownIncident
 from sar.live import LiveFeed
+from sar.periodic import Periodic
 from sar.pipeline import Pipeline
 from sensors.adapter import Clock
 
@@ -143,16 +142,16 @@ async def preposition(state: State) -> dict[str, Any]:
     return analyzer.preposition(state.fleet.all(), history).to_dict()
 
 
-class CoverageWatch:
+class CoverageWatch(Periodic):
     """Recomputes coverage every ``every_s`` and publishes a ``coverage`` message when the gaps
     change; ``alert`` is true when a stretch became a gap."""
 
     def __init__(
         self, analyzer: CoverageAnalyzer, fleet: Fleet, feed: LiveFeed, clock: Clock, every_s: float = 10.0
     ) -> None:
-        self.analyzer, self.fleet, self.feed, self.clock, self.every_s = analyzer, fleet, feed, clock, every_s
+        super().__init__("coverage-watch", every_s, lambda: self.check(clock.now()), log, "coverage check")
+        self.analyzer, self.fleet, self.feed = analyzer, fleet, feed
         self.gaps: list[dict[str, Any]] = []
-        self._task: asyncio.Task[None] | None = None
 
     def check(self, now: datetime) -> bool:
         """Recompute; publish and return True when the gaps changed."""
@@ -176,20 +175,3 @@ class CoverageWatch:
             },
         )
         return True
-
-    async def run(self) -> None:
-        while True:
-            try:
-                self.check(self.clock.now())
-            except Exception:  # one failed check must not stop the watch
-                log.exception("coverage check failed")
-            await asyncio.sleep(self.every_s)
-
-    async def start(self) -> None:
-        self._task = asyncio.create_task(self.run(), name="coverage-watch")
-
-    async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from geo.errors import GeoError
 from sar.api.security import OPERATIONAL, READERS, allow
 from sar.dispatch.crew import CrewChannel, MessageType
-from sar.dispatch.fleet import AssetKind, AssetStatus, Fleet, UnknownAsset
+from sar.dispatch.fleet import AssetKind, AssetState, AssetStatus, Fleet, UnknownAsset
 from sar.dispatch.orders import OrderBook
 from sar.dispatch.recommend import Recommender
 from sar.incidents.book import IncidentBook
@@ -137,13 +137,7 @@ async def launch_mission(
     (and a rejection, with the vehicle's MAV_MISSION_RESULT) goes to the operators as a
     ``mission`` message on the live feed; progress follows as ``mission`` messages."""
     body = body or MissionIn()
-    fleet: Fleet = state.fleet
-    try:
-        drone = fleet.get(asset_id)
-    except UnknownAsset as exc:
-        raise HTTPException(404, str(exc)) from None
-    if drone.config.kind is not AssetKind.DRONE or drone.config.mavlink is None:
-        raise HTTPException(409, f"{asset_id} is not a drone with a MAVLink link (fleet key 'mavlink')")
+    drone, address = _drone(state.fleet, asset_id)
     plan = state.sar_plan_objects.get(incident_id)
     pattern = (
         next((a.pattern for a in plan.assignments.assignments if a.searcher_id == asset_id), None) if plan else None
@@ -151,13 +145,12 @@ async def launch_mission(
     if pattern is None:
         raise HTTPException(409, f"no search pattern assigned to {asset_id} for incident {incident_id}")
     items = mission_items(pattern, altitude_m=body.altitude_m, speed_mps=drone.config.speed_mps)
-    host, port = drone.config.mavlink.rsplit(":", 1)
     feed: LiveFeed = state.feed
     base = {"incident_id": incident_id, "asset_id": asset_id, "items": len(items)}
     try:
-        link = await MavlinkLink.open((host, int(port)))
+        link = await MavlinkLink.open(address)
     except OSError as exc:
-        raise HTTPException(502, f"cannot open the MAVLink link to {drone.config.mavlink}: {exc}") from None
+        raise HTTPException(502, f"cannot open the MAVLink link to {address[0]}:{address[1]}: {exc}") from None
     try:
         info = await link.wait_heartbeat(body.heartbeat_timeout_s)
         client = MissionClient(link, info.system_id, info.component_id, MissionTimeouts())
@@ -184,17 +177,10 @@ async def launch_mission(
 async def return_to_launch(incident_id: str, asset_id: str, state: State) -> dict[str, Any]:
     """Recall a drone (MAV_CMD_NAV_RETURN_TO_LAUNCH); the answer and a ``mission`` message say
     whether the vehicle accepted."""
-    fleet: Fleet = state.fleet
-    try:
-        drone = fleet.get(asset_id)
-    except UnknownAsset as exc:
-        raise HTTPException(404, str(exc)) from None
-    if drone.config.kind is not AssetKind.DRONE or drone.config.mavlink is None:
-        raise HTTPException(409, f"{asset_id} is not a drone with a MAVLink link (fleet key 'mavlink')")
-    host, port = drone.config.mavlink.rsplit(":", 1)
+    _, address = _drone(state.fleet, asset_id)
     feed: LiveFeed = state.feed
     base = {"incident_id": incident_id, "asset_id": asset_id}
-    link = await MavlinkLink.open((host, int(port)))
+    link = await MavlinkLink.open(address)
     try:
         info = await link.wait_heartbeat(5.0)
         result = await MissionClient(link, info.system_id, info.component_id, MissionTimeouts()).rtl()
@@ -208,6 +194,18 @@ async def return_to_launch(incident_id: str, asset_id: str, state: State) -> dic
     if not result.accepted:
         raise HTTPException(409, f"drone {asset_id} refused RTL: {result.result}")
     return out
+
+
+def _drone(fleet: Fleet, asset_id: str) -> tuple[AssetState, tuple[str, int]]:
+    """The drone and its MAVLink address, or 404 (unknown) / 409 (not a drone with a link)."""
+    try:
+        drone = fleet.get(asset_id)
+    except UnknownAsset as exc:
+        raise HTTPException(404, str(exc)) from None
+    if drone.config.kind is not AssetKind.DRONE or drone.config.mavlink is None:
+        raise HTTPException(409, f"{asset_id} is not a drone with a MAVLink link (fleet key 'mavlink')")
+    host, port = drone.config.mavlink.rsplit(":", 1)
+    return drone, (host, int(port))
 
 
 def _report(r: LaunchReport) -> dict[str, Any]:
