@@ -54,7 +54,7 @@ def test_settings_are_strict_and_frozen() -> None:
         TrackerSettings(confirm_m=4, confirm_n=3)
     with pytest.raises(ValidationError):
         s.lag_s = 5.0
-    assert (s.confirm_m, s.confirm_n, s.accel_sd_mps2, s.lag_s) == (3, 5, 0.3, 0.1)
+    assert (s.confirm_m, s.confirm_n, s.accel_sd_mps2, s.lag_s) == (3, 5, 0.3, 0.05)
 
 
 def test_a_noisy_position_sensor_gives_a_confirmed_accurate_track(river: RiverModel, boat: Boat) -> None:

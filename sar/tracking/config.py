@@ -63,7 +63,7 @@ class TrackerSettings(BaseModel):
     class_floor: float = Field(default=0.02, gt=0, lt=0.3, description="least probability of any class")
     min_class_confidence: float = Field(default=0.5, ge=0, le=1, description="below: the track's class is unknown")
     # time and output
-    lag_s: float = Field(default=0.1, ge=0, description="observations are held this long to be put in time order")
+    lag_s: float = Field(default=0.05, ge=0, description="observations are held this long to be put in time order")
     late_tolerance_s: float = Field(
         default=2.0, ge=0, description="an observation up to this much later than lag_s is used at the processed time"
     )
