@@ -4,7 +4,7 @@
 #   ./dev.sh test [pytest args]   set everything up, run the whole test suite
 # It creates .venv (installing python3-venv with apt if needed), installs the project into it,
 # and for the tests installs Debian's chromium (browser tests) and starts Mosquitto (MQTT tests)
-# when they are missing.
+# and PostgreSQL (storage tests) when they are missing.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -68,6 +68,42 @@ ensure_mosquitto() {
     return 1
 }
 
+pg_ready() {
+    .venv/bin/python - <<'PY'
+import sys
+import pg8000.native
+try:
+    pg8000.native.Connection("postgres", host="127.0.0.1", port=5432, database="test", timeout=3).close()
+except Exception:
+    sys.exit(1)
+PY
+}
+
+ensure_postgres() {
+    # The storage tests use a real PostgreSQL on 127.0.0.1:5432: user postgres without a password
+    # (trust, for this test machine only), database "test" (each test makes and drops its own).
+    pg_ready && return 0
+    local sudo="" as_postgres="runuser -u postgres --"
+    [ "$(id -u)" -eq 0 ] || { sudo="sudo"; as_postgres="sudo -u postgres"; }
+    command -v pg_ctlcluster >/dev/null || apt_install postgresql
+    local version
+    version=$(ls /etc/postgresql | sort -V | tail -1)
+    if ! port_open 5432; then
+        echo "dev.sh: starting PostgreSQL $version on 127.0.0.1:5432" >&2
+        $sudo pg_ctlcluster --skip-systemctl-redirect "$version" main start
+        for _ in $(seq 100); do port_open 5432 && break; sleep 0.1; done
+    fi
+    pg_ready && return 0
+    echo "dev.sh: PostgreSQL test setup: trust for 127.0.0.1, database test" >&2
+    local hba="/etc/postgresql/$version/main/pg_hba.conf"
+    if ! $sudo grep -q "^host all postgres 127.0.0.1/32 trust" "$hba"; then
+        $sudo sed -i '1i host all postgres 127.0.0.1/32 trust' "$hba"
+        $sudo pg_ctlcluster --skip-systemctl-redirect "$version" main reload
+    fi
+    $as_postgres createdb test 2>/dev/null || true
+    pg_ready || { echo "dev.sh: PostgreSQL on 127.0.0.1:5432 is not usable as user postgres" >&2; return 1; }
+}
+
 cmd=${1:-}
 [ $# -gt 0 ] && shift
 case "$cmd" in
@@ -79,6 +115,7 @@ case "$cmd" in
         ensure_venv "[test]"
         ensure_chromium
         ensure_mosquitto
+        ensure_postgres
         exec .venv/bin/python -m pytest "$@"
         ;;
     *)

@@ -406,6 +406,7 @@ def start_server(config: Path, port: int, log_path: Path) -> subprocess.Popen[by
         "DWATCH_SERVER__PORT": str(port),
         "DWATCH_ADMIN_USERNAME": ADMIN[0],
         "DWATCH_ADMIN_PASSWORD": ADMIN[1],
+        "DWATCH_STORAGE__DATA_DIR": str(log_path.parent / "data"),  # the default SQLite store, in the run's temp dir
     }
     with log_path.open("wb") as out:
         return subprocess.Popen(

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
 import sys
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -15,7 +17,11 @@ from geo.errors import GeoError
 from geo.routing import KNOT_MPS
 from sar.crew_client import add_arguments as add_crew_arguments
 from sar.dispatch.fleet import FleetError
+from sar.reports.command import add_history_arguments, add_report_arguments
 from sar.settings import Settings, SettingsError, load_settings
+from sar.store.config import StorageSettings
+from sar.store.db_cmd import add_arguments as add_db_arguments
+from sar.store.engine import StoreError
 from sar.user_cmd import UserCommandError
 from sar.user_cmd import add_arguments as add_user_arguments
 from sensors.replay import ReplayError
@@ -102,7 +108,10 @@ def build_parser() -> argparse.ArgumentParser:
     route.add_argument("--speed-kn", type=_speed, default=20.0, help="boat speed through water, knots (default 20)")
 
     add_crew_arguments(sub.add_parser("crew", help="a crew's client of /ws/crew: print orders, accept, report status"))
-    add_user_arguments(sub.add_parser("user", help="add or list users in the users file (auth.users_file)"))
+    add_user_arguments(sub.add_parser("user", help="add or list users (users file, else the database)"))
+    add_db_arguments(sub.add_parser("db", help="the storage database's schema: upgrade, current revision"))
+    add_report_arguments(sub.add_parser("report", help="response-time report of a period to FILE.{html,csv,pdf,json}"))
+    add_history_arguments(sub.add_parser("history", help="synthetic incidents and their response, into the database"))
     return p
 
 
@@ -114,7 +123,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings(getattr(args, "serve_config", None) or args.config)
         return _run(args, settings)
-    except (SettingsError, GeoError, ReplayError, FleetError, UserError, UserFileError, UserCommandError) as exc:
+    except (
+        SettingsError,
+        GeoError,
+        ReplayError,
+        FleetError,
+        UserError,
+        UserFileError,
+        UserCommandError,
+        StoreError,
+    ) as exc:
         print(f"dwatch: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
@@ -130,6 +148,14 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         from sar.user_cmd import run as run_user
 
         return run_user(args, settings)
+    if args.command == "db":
+        from sar.store.db_cmd import run as run_db
+
+        return run_db(args, settings)
+    if args.command in ("report", "history"):
+        from sar.reports.command import run_history, run_report
+
+        return run_report(args, settings) if args.command == "report" else run_history(args, settings)
     from geo.river import RiverModel  # deferred: argument errors answer without loading geodata
 
     if args.command == "replay":
@@ -162,7 +188,11 @@ def _serve(settings: Settings, host: str | None, port: int | None, app: Any = No
     host = host or settings.server.host
     port = port or settings.server.port
     admin = admin_from_env(os.environ)  # checked before the slow start
-    app = app or create_app(settings)
+    if app is None:
+        from sar.store.store import Store
+
+        app = create_app(settings, store=Store(settings.storage) if settings.storage.enabled else None)
+    _print_storage(app)
     if admin is not None:
         user = ensure_admin(app.state.auth.users, *admin)
         print(f"Dniester Watch: admin user {user.username} (from DWATCH_ADMIN_USERNAME)", flush=True)
@@ -189,6 +219,7 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
         simulator_lifespan,
     )
     from sar.dispatch.fleet import Fleet
+    from sar.store.store import Store
     from sensors.sim.scenario import DemoPorts
 
     mqtt = broker_reachable(MQTT_HOST, 1883)
@@ -210,8 +241,30 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
     base_url = f"http://127.0.0.1:{args.port}"
     clock = ScenarioClock(args.speed)
     companion = simulator_lifespan(river, ports, base_url, args.seed, clock, mqtt, args.truth, sensor_token)
-    app = create_app(settings, river=river, clock=clock, companion=companion, auth=auth)
-    return _serve(settings, args.host, args.port, app, access_log=False)  # the simulator POSTs a lot
+    with _demo_storage(settings) as storage:
+        store = Store(storage) if storage.enabled else None
+        app = create_app(settings, river=river, clock=clock, companion=companion, auth=auth, store=store)
+        return _serve(settings, args.host, args.port, app, access_log=False)  # the simulator POSTs a lot
+
+
+@contextlib.contextmanager
+def _demo_storage(settings: Settings) -> Iterator[StorageSettings]:
+    """The demo keeps its run in a throw-away database (deleted at exit) unless storage.url or
+    storage.data_dir is configured: a drill must not mix with yesterday's."""
+    storage = settings.storage
+    if not storage.enabled or {"url", "data_dir"} & storage.model_fields_set:
+        yield storage
+        return
+    with tempfile.TemporaryDirectory(prefix="dwatch-demo-") as tmp:
+        yield storage.model_copy(update={"data_dir": Path(tmp)})
+
+
+def _print_storage(app: Any) -> None:
+    store, restored = getattr(app.state, "store", None), getattr(app.state, "restored", None)
+    if store is None:
+        print("Dniester Watch: storage disabled: a restart loses incidents and orders", flush=True)
+    elif restored is not None:
+        print(f"Dniester Watch: storage {store.where}: {restored.line()}", flush=True)
 
 
 def _print_demo_users(users: list[tuple[Any, str]], url: str) -> None:

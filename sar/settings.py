@@ -19,6 +19,7 @@ from sar.dispatch.config import DispatchSettings
 from sar.incidents.config import IncidentSettings
 from sar.pipeline import PipelineSettings
 from sar.sarplan.config import DriftSettings
+from sar.store.config import StorageSettings
 from sar.tracking.config import TrackerSettings
 from sensors.registry import SensorConfig
 
@@ -59,6 +60,7 @@ class Settings(BaseSettings):
     sarplan: DriftSettings = Field(
         default_factory=DriftSettings, description="river drift; the current per section comes from routing"
     )
+    storage: StorageSettings = Field(default_factory=StorageSettings)
 
     @classmethod
     def settings_customise_sources(

@@ -1,5 +1,5 @@
-"""``dwatch user add`` / ``dwatch user list``: users in the users file (``auth.users_file``), so the
-first admin can be made before the server starts. The password comes from stdin
+"""``dwatch user add`` / ``dwatch user list``: users in the users file (``auth.users_file``), else in
+the storage database, so the first admin can be made before the server starts. The password comes from stdin
 (``--password-stdin``, first line) or is asked twice on the terminal; there is no default."""
 
 from __future__ import annotations
@@ -8,9 +8,12 @@ import argparse
 import getpass
 import json
 import sys
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from sar.settings import Settings
+
+if TYPE_CHECKING:
+    from sar.auth.users import UserStore
 
 EXIT_USAGE = 2
 
@@ -32,15 +35,20 @@ class UserCommandError(Exception):
 
 
 def run(args: argparse.Namespace, settings: Settings, stdin: TextIO | None = None) -> int:
-    from sar.auth.users import Language, Role, User, UserStore
+    from sar.store.users import command_users
+
+    with command_users(settings) as found:
+        if found is None:
+            raise UserCommandError(
+                "auth.users_file is not set and storage is disabled: set [auth] users_file or [storage] enabled = true"
+            )
+        return _run(args, *found, stdin)
+
+
+def _run(args: argparse.Namespace, store: UserStore, where: str, stdin: TextIO | None) -> int:
+    from sar.auth.users import Language, Role, User
     from sar.dispatch.fleet import Agency
 
-    path = settings.auth.users_file
-    if path is None:
-        raise UserCommandError(
-            "auth.users_file is not set: give --config FILE with [auth] users_file = ... or DWATCH_AUTH__USERS_FILE"
-        )
-    store = UserStore(path)
     if args.user_command == "list":
         for user in store.list():
             print(json.dumps(user.to_dict()))
@@ -48,7 +56,7 @@ def run(args: argparse.Namespace, settings: Settings, stdin: TextIO | None = Non
     password = _password(args.password_stdin, stdin or sys.stdin)
     user = User(args.username, Role(args.role), Agency(args.agency), args.asset_id, Language(args.language))
     added = store.add(user, password)
-    print(f"dwatch: user {added.username} ({added.role.value}, {added.agency.value}) added to {path}", file=sys.stderr)
+    print(f"dwatch: user {added.username} ({added.role.value}, {added.agency.value}) added to {where}", file=sys.stderr)
     return 0
 
 

@@ -11,6 +11,7 @@ import secrets
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.error
@@ -152,12 +153,14 @@ def login(url: str, username: str, password: str) -> str:
 
 def start_server(args: list[str], timeout_s: float = 30.0, env: dict[str, str] | None = None) -> Server:
     """Start ``python -m sar <args>`` on a free port (DWATCH_SERVER__PORT, or ``--port`` for
-    ``demo``) with an admin from the environment, wait until /api/health answers, then log the
-    admin in and have it add an operator (``Server.token``)."""
+    ``demo``) with an admin from the environment and its own fresh storage folder (unless ``env``
+    names one), wait until /api/health answers, then log the admin in and have it add an
+    operator (``Server.token``; a server restarted on its database has it already)."""
     port = free_port()
     admin_password = secrets.token_urlsafe(16)
     env = {
         **os.environ,
+        "DWATCH_STORAGE__DATA_DIR": tempfile.mkdtemp(prefix="dwatch-test-"),
         "PYTHONUNBUFFERED": "1",
         "DWATCH_SERVER__PORT": str(port),
         "DWATCH_ADMIN_USERNAME": ADMIN,
@@ -193,7 +196,7 @@ def start_server(args: list[str], timeout_s: float = 30.0, env: dict[str, str] |
     server.admin_token = login(server.url, ADMIN, admin_password)
     operator = {"username": OPERATOR, "password": TEST_PASSWORD, "role": "operator", "agency": "MD"}
     status, body = http_json(server.url + "/api/users", operator, server.admin_token)
-    assert status == 201, body
+    assert status == 201 or (status == 409 and "exists" in body["detail"]), body
     server.token = login(server.url, OPERATOR, TEST_PASSWORD)
     return server
 

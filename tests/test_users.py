@@ -132,7 +132,7 @@ def test_dwatch_user_add_makes_an_admin_who_logs_in_to_a_real_server(tmp_path: P
     ("args", "stdin", "message"),
     [
         (["user", "add", "--username", "x", "--role", "admin", "--agency", "MD", "--password-stdin"], "long enough pw",
-         "auth.users_file is not set: give --config FILE with [auth] users_file = ... or DWATCH_AUTH__USERS_FILE"),
+         "auth.users_file is not set and storage is disabled: set [auth] users_file or [storage] enabled = true"),
         (["user", "add", "--username", "x", "--role", "admin", "--agency", "MD"], "",
          "no terminal to ask the password on: use --password-stdin"),
         (["user", "add", "--username", "x", "--role", "admin", "--agency", "MD", "--password-stdin"], "",
@@ -141,6 +141,7 @@ def test_dwatch_user_add_makes_an_admin_who_logs_in_to_a_real_server(tmp_path: P
 )  # fmt: skip
 def test_dwatch_user_add_refuses_in_one_line(tmp_path: Path, args: list[str], stdin: str, message: str) -> None:
     env = {"DWATCH_AUTH__USERS_FILE": str(tmp_path / "u.json")} if "not set" not in message else {}
+    env |= {"DWATCH_STORAGE__ENABLED": "false"}  # neither a users file nor a database to write to
     r = dwatch(*args, stdin=stdin, env=env)
     assert (r.returncode, r.stderr) == (2, f"dwatch: error: {message}\n")
     assert not (tmp_path / "u.json").exists()

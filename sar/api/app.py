@@ -26,6 +26,7 @@ from sar.api import (
     incidents,
     live,
     recommendations,
+    reports,
     routes,
     sarplan,
     sensors,
@@ -41,9 +42,15 @@ from sar.dispatch.fleet import Fleet, PositionFeed
 from sar.dispatch.recommend import Recommender
 from sar.dispatch.travel import TravelTimes
 from sar.incidents.book import IncidentBook
+from sar.incidents.model import IncidentStatus
 from sar.live import LiveFeed
 from sar.pipeline import Pipeline
 from sar.settings import Settings
+from sar.store.feed import StageFeed
+from sar.store.keeper import Keeper
+from sar.store.store import Store
+from sar.store.users import make_auth
+from sar.store.wiring import attach_store
 from sar.tracking.tracker import Tracker
 from sensors.adapter import Clock, SystemClock
 from sensors.hub import SensorHub
@@ -65,6 +72,7 @@ ROUTERS = (
     crew,
     recommendations,
     sarplan,
+    reports,
 )
 
 
@@ -76,11 +84,14 @@ def create_app(
     bus: InProcessBus | None = None,
     companion: Callable[[FastAPI], AbstractAsyncContextManager[None]] | None = None,
     auth: Auth | None = None,
+    store: Store | None = None,
 ) -> FastAPI:
     """Build the app; collaborators not given are built from settings. The configured sensors
     start listening when the app starts and stop when it stops; ``companion`` (the demo's
     simulator) runs while the sensors listen. ``auth`` (users and login tokens) runs on the wall
-    clock, not ``clock``: a demo's fast scenario time must not expire tokens early."""
+    clock, not ``clock``: a demo's fast scenario time must not expire tokens early. With a
+    ``store`` (``dwatch serve``), what the last run kept is restored and every change is
+    committed to it before it is published (``sar.store.wiring``)."""
     river = river or RiverModel(settings.geo)
     route_graph = route_graph or RouteGraph(river, settings.routing)
     bus = bus or InProcessBus()
@@ -90,7 +101,14 @@ def create_app(
     bus.subscribe("sensors.*", _join_static(registry))
     tracker = Tracker(settings.tracker, river.projector, registry)
     book = IncidentBook.with_default_rules(river, settings.incidents)
-    feed = LiveFeed(clock.now, lambda: {**pipeline.snapshot(), **_dispatch_snapshot(app)})
+
+    def snapshot() -> dict[str, Any]:
+        return {**pipeline.snapshot(), **_dispatch_snapshot(app)}
+
+    def open_ids() -> list[str]:
+        return [i.id for i in book.list(IncidentStatus.OPEN)]
+
+    feed = LiveFeed(clock.now, snapshot) if store is None else StageFeed(clock.now, snapshot, store, open_ids)
     pipeline = Pipeline(river, tracker, book, hub, feed, clock, settings.pipeline)
     bus.subscribe("sensors.*", pipeline.on_bus)
 
@@ -101,6 +119,8 @@ def create_app(
         await pipeline.start()
         await deadlines.start()
         await coverage_watch.start()
+        if keeper is not None:
+            await keeper.start()
         try:
             if companion is None:
                 yield
@@ -108,12 +128,16 @@ def create_app(
                 async with companion(_app):
                     yield
         finally:
+            if keeper is not None:
+                await keeper.stop()
             await coverage_watch.stop()
             for task in list(app.state.mission_tasks):
                 task.cancel()
             await deadlines.stop()
             await pipeline.stop()
             await hub.stop()
+            if store is not None:
+                store.close()
 
     app = FastAPI(
         title="Dniester Watch",
@@ -122,7 +146,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.auth = auth or Auth.from_settings(settings.auth)
+    app.state.auth = auth or make_auth(settings.auth, store)
     app.state.river = river
     app.state.routes = route_graph
     app.state.layers = build_layers(river)
@@ -149,6 +173,7 @@ def create_app(
         app.state.fleet, book, feed, route_graph, clock, settings.dispatch.ack_deadline_s, propose
     )
     deadlines = dispatch.DeadlineTicker(app.state.orders, clock)  # expires unanswered orders
+    keeper: Keeper | None = None if store is None else attach_store(app, store)  # restore, then write-through
     install_error_handlers(app)
     for module in ROUTERS:
         app.include_router(module.router)

@@ -77,6 +77,21 @@ async def incident(incident_id: str, book: Book) -> dict[str, Any]:
         raise _error(exc) from None
 
 
+@router.get("/{incident_id}/stages")
+async def stages(incident_id: str, request: Request, book: Book) -> list[dict[str, Any]]:
+    """The response stages reached (detected, alerted, acknowledged, dispatched, accepted,
+    under_way, on_scene, resolved) with the time between each; 503 without storage."""
+    try:
+        book.get(incident_id)
+    except IncidentError as exc:
+        raise _error(exc) from None
+    store = getattr(request.app.state, "store", None)
+    if store is None:
+        raise HTTPException(503, "storage is off: response stages are kept only with storage.enabled")
+    found: list[dict[str, Any]] = store.stages(incident_id)
+    return found
+
+
 @router.post("", status_code=201)
 async def report(body: ReportIn, request: Request, book: Book) -> dict[str, Any]:
     """Open an incident from a person's report; section, river km and side come from the river model."""

@@ -243,11 +243,31 @@ class Fleet:
 
     def set_status(self, asset_id: str, status: AssetStatus, time: datetime, order_id: str | None = None) -> AssetState:
         with self._lock:
+            new = self.preview_status(asset_id, status, time, order_id)
+            self._states[asset_id] = new
+            return new
+
+    def preview_status(
+        self, asset_id: str, status: AssetStatus, time: datetime, order_id: str | None = None
+    ) -> AssetState:
+        """The state ``set_status`` would make, without making it (to store it first)."""
+        s = self.get(asset_id)
+        keep_order = order_id if order_id is not None else (None if status == AssetStatus.AVAILABLE else s.order_id)
+        new = replace(s, status=status, status_since=time, order_id=keep_order)
+        if status == AssetStatus.AVAILABLE and s.position.source != "base" and _returned(s):
+            new = replace(new, position=Position(s.config.base.lon, s.config.base.lat, time, "base"))
+        return new
+
+    def restore(
+        self, asset_id: str, status: AssetStatus, status_since: datetime, position: Position, order_id: str | None
+    ) -> AssetState:
+        """Put back a state kept before a restart; the configuration is today's (an asset now
+        configured out of service stays so)."""
+        with self._lock:
             s = self.get(asset_id)
-            keep_order = order_id if order_id is not None else (None if status == AssetStatus.AVAILABLE else s.order_id)
-            new = replace(s, status=status, status_since=time, order_id=keep_order)
-            if status == AssetStatus.AVAILABLE and s.position.source != "base" and _returned(s):
-                new = replace(new, position=Position(s.config.base.lon, s.config.base.lat, time, "base"))
+            if s.config.out_of_service:
+                status, order_id = AssetStatus.OUT_OF_SERVICE, None
+            new = replace(s, status=status, status_since=status_since, position=position, order_id=order_id)
             self._states[asset_id] = new
             return new
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import builtins
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -155,12 +155,14 @@ EtaFn = Callable[[AssetState, Incident], float | None]
 ProposeNext = Callable[[str, frozenset[str]], dict[str, Any] | None]
 Publish = Callable[[str, Any], object]
 Listener = Callable[[OrderChange], None]
+Persist = Callable[[OrderChange | None, AssetState], None]  # (change or None, the asset after): commit or raise
 
 
 class OrderBook:
     """All orders (open and closed). ``publish`` is the live feed's; ``eta_fn`` gives an asset's
     ETA to an incident (refreshed on every position report); ``propose_next`` the next best asset
-    for an incident, not counting the excluded ones."""
+    for an incident, not counting the excluded ones; ``persist`` (the store) is called with every
+    change and the asset's state after it before anything is kept, published or sent."""
 
     def __init__(
         self,
@@ -170,8 +172,9 @@ class OrderBook:
         ack_deadline_s: float = 60.0,
         eta_fn: EtaFn | None = None,
         propose_next: ProposeNext | None = None,
+        persist: Persist | None = None,
     ) -> None:
-        self.fleet, self.incidents, self.publish = fleet, incidents, publish
+        self.fleet, self.incidents, self.publish, self.persist = fleet, incidents, publish, persist
         self.ack_deadline = timedelta(seconds=ack_deadline_s)
         self.eta_fn, self.propose_next = eta_fn, propose_next
         self._orders: dict[str, Order] = {}
@@ -231,6 +234,7 @@ class OrderBook:
             updated_at=now,
             history=(HistoryEntry(now, OrderState.SENT, by, detail),),
         )
+        self._save(OrderChange(order, None), now)
         self._open_by_asset[asset_id] = order.id
         self._awaiting.add(order.id)
         self._commit(order, None, now)
@@ -305,6 +309,21 @@ class OrderBook:
                 self.publish("order", order.to_dict())
         return state
 
+    # -- restart ----------------------------------------------------------------------------
+
+    def restore(self, orders: Iterable[Order], last_number: int) -> None:
+        """Take back the orders kept before a restart (deadlines as they were: one that passed
+        while the server was down expires at the next ``tick``); ids continue after ``last_number``."""
+        self._count = max(self._count, last_number)
+        for order in sorted(orders, key=lambda o: (o.created_at, o.id)):
+            self._orders[order.id] = order
+            if order.is_open:
+                self._open_by_asset[order.asset_id] = order.id
+            if order.state is OrderState.SENT:
+                self._awaiting.add(order.id)
+            if order.state in (OrderState.DECLINED, OrderState.EXPIRED):
+                self._tried.setdefault(order.incident_id, set()).add(order.asset_id)
+
     # -- deadlines --------------------------------------------------------------------------
 
     def tick(self, now: datetime) -> builtins.list[Order]:
@@ -312,8 +331,9 @@ class OrderBook:
         due = sorted(oid for oid in self._awaiting if self._orders[oid].deadline <= now)
         expired = []
         for oid in due:
-            detail = f"not acknowledged within {self.ack_deadline.total_seconds():g} s"
-            expired.append(self._escalate(self._orders[oid], OrderState.EXPIRED, "system", now, detail))
+            order = self._orders[oid]
+            detail = f"not acknowledged within {(order.deadline - order.created_at).total_seconds():g} s"
+            expired.append(self._escalate(order, OrderState.EXPIRED, "system", now, detail))
         return expired
 
     # -- internals --------------------------------------------------------------------------
@@ -361,6 +381,7 @@ class OrderBook:
         new = replace(
             order, state=state, updated_at=now, history=(*order.history, HistoryEntry(now, state, by, detail))
         )
+        self._save(OrderChange(new, order.state, alert, proposal), now)
         self._awaiting.discard(order.id)
         if not new.is_open:
             self._open_by_asset.pop(order.asset_id, None)
@@ -388,7 +409,17 @@ class OrderBook:
         for listener in self._listeners:
             listener(change)
 
+    def _save(self, change: OrderChange, now: datetime) -> None:
+        """Persist a change with the asset's state after it, before anything else happens."""
+        if self.persist is not None:
+            order = change.order
+            status = _ASSET_STATUS[order.state] if order.is_open else AssetStatus.AVAILABLE
+            oid = order.id if order.is_open else None
+            self.persist(change, self.fleet.preview_status(order.asset_id, status, now, oid))
+
     def _set_asset(self, asset_id: str, status: AssetStatus, now: datetime, order_id: str | None = None) -> AssetState:
+        if self.persist is not None:
+            self.persist(None, self.fleet.preview_status(asset_id, status, now, order_id))
         state = self.fleet.set_status(asset_id, status, now, order_id)
         self.publish("asset", state.to_dict())
         return state

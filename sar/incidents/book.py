@@ -15,7 +15,7 @@ from __future__ import annotations
 import builtins
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
@@ -42,6 +42,8 @@ from sar.incidents.rules import DarkTargetRule, PersonInWaterRule, TrackPlaces
 from sar.tracking.model import Track
 
 log = logging.getLogger(__name__)
+
+Persist = Callable[[Incident, Incident | None], None]  # (new, old): commit it or raise
 
 
 def default_rules(river: RiverModel, settings: IncidentSettings | None = None) -> list[Rule]:
@@ -74,10 +76,18 @@ class _Where:
 
 
 class IncidentBook:
-    """Turns rule findings and manual reports into incidents; keeps them all (open and closed)."""
+    """Turns rule findings and manual reports into incidents; keeps them all (open and closed).
+    ``persist`` (the store) is called with every change before the book keeps it."""
 
-    def __init__(self, river: RiverModel, rules: Sequence[Rule], settings: IncidentSettings | None = None) -> None:
+    def __init__(
+        self,
+        river: RiverModel,
+        rules: Sequence[Rule],
+        settings: IncidentSettings | None = None,
+        persist: Persist | None = None,
+    ) -> None:
         self.river = river
+        self.persist = persist
         self.rules = list(rules)
         self.settings = (settings or IncidentSettings()).book
         self.rule_errors: dict[str, int] = {}
@@ -196,8 +206,7 @@ class IncidentBook:
             updated_at=now,
             timeline=old.timeline + tuple(entries),
         )
-        self._incidents[iid] = new
-        return new
+        return self._put(new)
 
     def _ended(self, now: datetime, iid: str, f: Finding) -> Incident | None:
         old, live = self._incidents[iid], self._live[iid]
@@ -296,8 +305,7 @@ class IncidentBook:
             updated_at=now,
             timeline=(*old.timeline, TimelineEntry(now, TimelineEvent.ESCALATED, detail)),
         )
-        self._incidents[incident_id] = new
-        return new
+        return self._put(new)
 
     def get(self, incident_id: str) -> Incident:
         try:
@@ -350,8 +358,7 @@ class IncidentBook:
             source=source,
             timeline=(TimelineEntry(now, TimelineEvent.DETECTED, detail),),
         )
-        self._incidents[incident.id] = incident
-        return incident
+        return self._put(incident)
 
     def _close(self, iid: str, now: datetime, by: str, reason: str) -> Incident:
         old = self.get(iid)
@@ -370,14 +377,40 @@ class IncidentBook:
             updated_at=now,
             timeline=(*old.timeline, TimelineEntry(now, TimelineEvent.CLOSED, f"{by}: {reason}")),
         )
-        self._incidents[iid] = new
-        return new
+        return self._put(new)
 
     def _log(self, iid: str, now: datetime, entry: TimelineEntry) -> Incident:
         old = self._incidents[iid]
-        new = replace(old, updated_at=max(now, old.updated_at), timeline=(*old.timeline, entry))
-        self._incidents[iid] = new
+        return self._put(replace(old, updated_at=max(now, old.updated_at), timeline=(*old.timeline, entry)))
+
+    def _put(self, new: Incident) -> Incident:
+        """Persist first (nothing is kept or published that is not stored), then keep."""
+        if self.persist is not None:
+            self.persist(new, self._incidents.get(new.id))
+        self._incidents[new.id] = new
         return new
+
+    # -- restart ----------------------------------------------------------------------------
+
+    def restore(self, incidents: Iterable[Incident], last_number: int, now: datetime) -> None:
+        """Take back the incidents kept before a restart; new ids continue after ``last_number``.
+        The rules lost their state: an open incident a rule raised (not SAR) is no longer
+        followed, so it closes ``close_grace_s`` from now (a continuing event is raised anew);
+        SAR incidents and reports stay open for the operator."""
+        self._count = max(self._count, last_number)
+        for incident in incidents:
+            self._incidents[incident.id] = incident
+        for incident in self.list(IncidentStatus.OPEN):
+            rule = incident.source
+            if rule.startswith("report:") or incident.sar_phase is not None:
+                continue
+            if incident.type is IncidentType.PERSON_IN_WATER:
+                continue
+            key = f"restored:{incident.id}"  # no rule reports this key: the event cannot resume
+            self._live[incident.id] = _Live(key=key, rule=rule, last_logged=now, ended_at=now)
+            self._by_key[key] = incident.id
+            detail = f"server restarted: no longer followed; closing in {self.settings.close_grace_s:.0f} s"
+            self._log(incident.id, now, TimelineEntry(now, TimelineEvent.UPDATED, detail))
 
     def _agencies(self, kind: IncidentType, phase: SarPhase | None, sides: frozenset[str]) -> frozenset[str]:
         """Both for SAR and for any crossing; otherwise the sides the event is on (both if unknown)."""

@@ -1,0 +1,10 @@
+"""Response-time reports: stage times from the database, statistics per group, four formats.
+
+- :mod:`sar.reports.period`: the period (whole UTC days, at most 400) and ``ReportError``;
+- :mod:`sar.reports.model`: the definitions and the report's types;
+- :mod:`sar.reports.query` + :mod:`sar.reports.compute`: ``compute_report(engine, period)``;
+- :mod:`sar.reports.output`: ``render(report, "json" | "csv" | "html" | "pdf", layers)``;
+- :mod:`sar.reports.command`: ``dwatch report`` and ``dwatch history``.
+
+Kept free of imports so that the command line loads matplotlib only when it draws.
+"""
