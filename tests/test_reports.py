@@ -358,7 +358,7 @@ def test_json_is_the_report(report: ResponseTimeReport) -> None:
     body = json.loads(to_json(report))
     assert body["incidents"] == 10 and body["percentile"] == "numpy linear"
     assert body["period"]["from"] == "2025-03-24" and body["period"]["end_utc"] == "2025-04-07T00:00:00+00:00"
-    assert body["coverage"]["included"] is False and "asset_states" in body["coverage"]["note"]
+    assert len(body["coverage"]) == 14 and all(d["observed_s"] == 0.0 for d in body["coverage"])  # no samples
     first = body["rows"][0]
     assert (first["group_kind"], first["group"], first["from_stage"], first["to_stage"]) == (
         "all", "all", "detected", "alerted")  # fmt: skip
@@ -388,8 +388,8 @@ def test_html_is_self_contained(report: ResponseTimeReport, layers: dict[str, An
     page = _Page()
     page.feed(text)
     page.close()
-    assert page.tags.count("table") == 1 + 1 + 7  # summary, service by week, one per group kind
-    assert len(page.images) == 5  # stages, trend, hours, service, map
+    assert page.tags.count("table") == 1 + 1 + 1 + 7  # summary, service by week, coverage, one per group kind
+    assert len(page.images) == 6  # stages, trend, hours, service, map, coverage
     for src in page.images:
         assert src.startswith("data:image/png;base64,")
         assert base64.b64decode(src.split(",", 1)[1]).startswith(b"\x89PNG\r\n\x1a\n")
@@ -405,7 +405,7 @@ def test_pdf_has_a_page_per_figure_and_table(report: ResponseTimeReport, layers:
     groups = {k: len({r.group for r in report.select(k)}) for k in ("agency", "section", "km_band", "type", "hour",
                                                                    "shift", "iso_week")}  # fmt: skip
     tables = sum(max(1, math.ceil(n / ROWS_PER_PAGE)) for n in groups.values())
-    assert pages == 1 + 4 + 1 + tables
+    assert pages == 1 + 4 + 1 + 1 + tables  # summary, figures, map, coverage, tables
 
 
 def test_render_writes_what_the_cli_writes(tmp_path: Path, report: ResponseTimeReport) -> None:

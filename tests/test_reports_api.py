@@ -75,7 +75,7 @@ def test_html_is_a_page(analyst: TestClient) -> None:
             assert all(not (v or "").startswith(("http:", "https:", "//")) for _, v in attrs)
 
     Page().feed(r.text)
-    assert tags.count("img") == 5 and tags.count("table") == 9
+    assert tags.count("img") == 6 and tags.count("table") == 10  # with coverage over time
     assert "Response times, 2025-03-24 to 2025-04-06" in r.text
 
 

@@ -10,14 +10,15 @@ few seconds and puts a ``coverage`` message on the live feed when the gaps chang
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 
 from geo.river import RiverModel
 from sar.api.security import OPERATIONAL, READERS, allow
-from sar.dispatch.coverage import CoverageAnalyzer
+from sar.dispatch.coverage import Coverage, CoverageAnalyzer, is_available_boat
 from sar.dispatch.fleet import Fleet
 from sar.dispatch.orders import ProposeNext
 from sar.dispatch.recommend import Recommender, TargetMotion
@@ -32,6 +33,8 @@ router = APIRouter(tags=["dispatch"], dependencies=[allow(READERS, OPERATIONAL)]
 log = logging.getLogger("sar.coverage")
 
 _TRACK_LOOKAHEAD_S = 10.0
+
+RecordCoverage = Callable[[datetime, Coverage, int], None]  # (time, coverage, boats available)
 
 
 def target_motion(incident: Incident, pipeline: Pipeline, river: RiverModel) -> TargetMotion | None:
@@ -144,23 +147,42 @@ async def preposition(state: State) -> dict[str, Any]:
 
 class CoverageWatch(Periodic):
     """Recomputes coverage every ``every_s`` and publishes a ``coverage`` message when the gaps
-    change; ``alert`` is true when a stretch became a gap."""
+    change; ``alert`` is true when a stretch became a gap. With ``record`` set (a store is
+    attached) it also keeps a sample when the gaps changed and at least every ``record_every_s``:
+    enough for the reports' coverage over time, without a row per check."""
 
     def __init__(
-        self, analyzer: CoverageAnalyzer, fleet: Fleet, feed: LiveFeed, clock: Clock, every_s: float = 10.0
+        self,
+        analyzer: CoverageAnalyzer,
+        fleet: Fleet,
+        feed: LiveFeed,
+        clock: Clock,
+        every_s: float = 10.0,
+        record: RecordCoverage | None = None,
+        record_every_s: float = 60.0,
     ) -> None:
         super().__init__("coverage-watch", every_s, lambda: self.check(clock.now()), log, "coverage check")
         self.analyzer, self.fleet, self.feed = analyzer, fleet, feed
+        self.record, self.record_every = record, timedelta(seconds=record_every_s)
         self.gaps: list[dict[str, Any]] = []
+        self._recorded_at: datetime | None = None
+        self._unrecorded_change = False
 
     def check(self, now: datetime) -> bool:
-        """Recompute; publish and return True when the gaps changed."""
+        """Recompute; publish and return True when the gaps changed; record a sample when due."""
         if len(self.fleet) == 0:
             return False  # no fleet configured: nothing to cover with
-        cov = self.analyzer.coverage(self.fleet.all())
+        assets = self.fleet.all()
+        cov = self.analyzer.coverage(assets)
         gaps = cov.gaps_dict()
-        if gaps == self.gaps:
-            return False
+        changed = gaps != self.gaps
+        if changed:
+            self._publish(cov, gaps, now)
+            self._unrecorded_change = True
+        self._keep(now, cov, sum(1 for a in assets if is_available_boat(a)))
+        return changed
+
+    def _publish(self, cov: Coverage, gaps: list[dict[str, Any]], now: datetime) -> None:
         before = {(g["section"], g["from_km"], g["to_km"]) for g in self.gaps}
         opened = [g for g in gaps if (g["section"], g["from_km"], g["to_km"]) not in before]
         self.gaps = gaps
@@ -174,4 +196,14 @@ class CoverageWatch(Periodic):
                 "at": now.isoformat(),
             },
         )
-        return True
+
+    def _keep(self, now: datetime, cov: Coverage, boats_available: int) -> None:
+        """A sample when the gaps changed since the last one kept, or the last is
+        ``record_every_s`` old; a failed write is retried at the next check (then raised)."""
+        if self.record is None:
+            return
+        due = self._recorded_at is None or now - self._recorded_at >= self.record_every
+        if not (due or self._unrecorded_change):
+            return
+        self.record(now, cov, boats_available)
+        self._recorded_at, self._unrecorded_change = now, False

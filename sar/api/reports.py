@@ -49,7 +49,7 @@ def response_times(
         raise HTTPException(422, str(exc)) from None
     engine = _engine(request)
     try:
-        report = compute_report(engine, period)
+        report = compute_report(engine, period, now=request.app.state.clock.now())
     except SQLAlchemyError as exc:
         detail = " ".join(str(getattr(exc, "orig", None) or exc).split())[:200]
         raise HTTPException(503, f"database: {detail}") from None

@@ -167,7 +167,7 @@ class CoverageAnalyzer:
 
     def coverage(self, assets: Sequence[AssetState]) -> Coverage:
         """Worst-case ETA per stretch of both sections from the available boats' positions."""
-        boats = self._boats([s for s in assets if _available(s)])
+        boats = self._boats([s for s in assets if is_available_boat(s)])
         best = boats.eta.min(axis=0) if boats.states else np.full(self.travel.n, np.inf)
         who = boats.eta.argmin(axis=0) if boats.states else np.zeros(self.travel.n, dtype=np.int64)
         step_m = self.settings.coverage_step_km * 1000.0
@@ -240,7 +240,7 @@ class CoverageAnalyzer:
         tt = self.travel
         unreachable_s = 2.0 * self.settings.coverage_gap_s
         demand, w = self._demand(history, weights)
-        avail = [s for s in assets if _available(s)]
+        avail = [s for s in assets if is_available_boat(s)]
         boats = self._boats(avail)
         idle = [i for i, s in enumerate(boats.states) if s.at_base]
         fixed = [i for i in range(len(boats.states)) if i not in idle]
@@ -312,7 +312,8 @@ class CoverageAnalyzer:
         return Standby(s.id, lon, lat, section, km, node >= 0, b, f)
 
 
-def _available(s: AssetState) -> bool:
+def is_available_boat(s: AssetState) -> bool:
+    """A boat that counts for coverage: available and in service."""
     c = s.config
     return c.kind == AssetKind.BOAT and s.status == AssetStatus.AVAILABLE and not c.out_of_service
 

@@ -3,6 +3,7 @@
 - :mod:`sar.reports.period`: the period (whole UTC days, at most 400) and ``ReportError``;
 - :mod:`sar.reports.model`: the definitions and the report's types;
 - :mod:`sar.reports.query` + :mod:`sar.reports.compute`: ``compute_report(engine, period)``;
+- :mod:`sar.reports.coverage`: coverage over time per UTC day from the coverage samples;
 - :mod:`sar.reports.output`: ``render(report, "json" | "csv" | "html" | "pdf", layers)``;
 - :mod:`sar.reports.command`: ``dwatch report`` and ``dwatch history``.
 

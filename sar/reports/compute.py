@@ -4,13 +4,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime
+from dataclasses import replace
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import numpy as np
 from numpy.typing import NDArray
 from sqlalchemy import Engine
 
+from sar.reports.coverage import coverage_days, load_coverage_samples
 from sar.reports.model import (
     DAY_SHIFT_HOURS,
     KM_BAND_KM,
@@ -35,13 +37,18 @@ HOURS = np.array([f"{h:02d}" for h in range(24)])
 Labels = tuple[NDArray[np.int64], list[str]]  # a group code per incident, and the groups' names
 
 
-def compute_report(engine: Engine, period: ReportPeriod, progress: Progress | None = None) -> ResponseTimeReport:
-    """The report over the incidents opened in ``period``; ``progress`` hears each step's name."""
+def compute_report(
+    engine: Engine, period: ReportPeriod, progress: Progress | None = None, now: datetime | None = None
+) -> ResponseTimeReport:
+    """The report over the incidents opened in ``period`` and the coverage over its days (the
+    last sample holds until ``now``, default the wall clock); ``progress`` hears each step's name."""
     with engine.connect() as conn:
         data = load_stage_times(conn, period)
+        samples = load_coverage_samples(conn, period)
     if progress:
         progress("queried")
-    report = summarise(data, period)
+    now_s = (now or datetime.now(UTC)).timestamp()
+    report = replace(summarise(data, period), coverage=coverage_days(samples, period, now_s))
     if progress:
         progress("computed")
     return report

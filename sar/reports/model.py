@@ -13,13 +13,18 @@
   08:00-20:00 local, night 20:00-08:00); ``iso_week`` (ISO week of the UTC detection date).
 - Service by week: incidents, those with a boat on scene, and those on scene within
   ``SERVED_WITHIN_S`` of detection.
-- Coverage over time is not in the report: ``asset_states`` keeps each asset's latest state
-  only, so the fleet's availability in the past is not known (see ``COVERAGE_NOTE``).
+- Coverage over time (``coverage``, one entry per UTC day of the period) from the coverage
+  watch's samples (taken when the gaps change and at least every minute): each sample holds
+  until the next one, the last until the end of the period or now; per day the time-weighted
+  mean river km in gaps, the share of the observed time with any gap, and the worst ETA of any
+  stretch (None with ``unreachable`` when some stretch had no boat able to reach it). See
+  ``COVERAGE_NOTE``. The CSV holds the stage statistics only.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any, Literal
 
 import numpy as np
@@ -57,8 +62,10 @@ MEDIA_TYPES = {
 FORMATS = tuple(MEDIA_TYPES)
 CSV_COLUMNS = ("group_kind", "group", "from_stage", "to_stage", "count", "median_s", "p90_s", "max_s")
 COVERAGE_NOTE = (
-    "coverage over time is left out: asset_states keeps only each asset's latest state, so which boats "
-    "were available in the past is not stored"
+    "coverage over time: per UTC day, the time-weighted mean river km in gaps (each coverage sample holds until "
+    "the next, the last until the end of the period or now), the share of that time with any gap and the worst "
+    "ETA over all stretches (unreachable: some stretch no available boat could reach); time before the first "
+    "sample is not observed"
 )
 
 
@@ -96,6 +103,22 @@ class WeekService:
 
 
 @dataclass(frozen=True)
+class CoverageDay:
+    """Coverage over one UTC day; the figures are None when no sample was in force that day."""
+
+    day: date
+    observed_s: float  # seconds of the day some sample was in force
+    samples: int  # samples taken that day
+    mean_gap_km: float | None
+    gap_share: float | None  # of observed_s
+    worst_eta_s: float | None  # None also when unreachable
+    unreachable: bool  # some stretch could not be reached at some time of the day
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.__dict__, "day": self.day.isoformat()}
+
+
+@dataclass(frozen=True)
 class MapPoints:
     lon: FloatArray
     lat: FloatArray
@@ -111,6 +134,7 @@ class ResponseTimeReport:
     service: tuple[WeekService, ...]
     out_of_order: dict[str, int]
     points: MapPoints = field(repr=False)
+    coverage: tuple[CoverageDay, ...] = ()
 
     def select(self, kind: str, pair: tuple[Stage, Stage] | None = None) -> list[StatRow]:
         """Rows of one group kind (and one pair), in report order."""
@@ -137,5 +161,5 @@ class ResponseTimeReport:
                 "within_s": SERVED_WITHIN_S,
                 "weeks": [w.to_dict() for w in self.service],
             },
-            "coverage": {"included": False, "note": COVERAGE_NOTE},
+            "coverage": [d.to_dict() for d in self.coverage],
         }

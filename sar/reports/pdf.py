@@ -1,5 +1,6 @@
-"""The report as a PDF (matplotlib's PdfPages): a summary page, the figures, the map, and one
-table per group kind (median / p90 and count per stage pair), split over landscape A4 pages."""
+"""The report as a PDF (matplotlib's PdfPages): a summary page, the figures, the map, coverage
+over time (plot and days), and one table per group kind (median / p90 and count per stage pair),
+split over landscape A4 pages."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from matplotlib.figure import Figure
 
 from sar.reports.formats import DEFINITIONS, duration, matrix
 from sar.reports.model import COVERAGE_NOTE, GROUP_KINDS, PAIRS, ResponseTimeReport, StatRow, pair_name
-from sar.reports.plots import FIGURES, figure, map_figure
+from sar.reports.plots import FIGURES, coverage_axes, figure, map_figure
 
 A4_LANDSCAPE_IN = (11.69, 8.27)
 ROWS_PER_PAGE = 24
@@ -41,6 +42,28 @@ def _summary_page(report: ResponseTimeReport) -> Figure:
     bottom.axis("off")
     notes = [*DEFINITIONS, COVERAGE_NOTE[0].upper() + COVERAGE_NOTE[1:] + "."]
     bottom.text(0, 1, "\n".join(f"- {n}" for n in notes), va="top", fontsize=8, wrap=True)
+    return fig
+
+
+def _coverage_page(report: ResponseTimeReport) -> Figure:
+    """The coverage plot, and the days as text (the first ``ROWS_PER_PAGE``; the rest in JSON/HTML)."""
+    fig = _page()
+    top, bottom = fig.subplots(2, 1, height_ratios=[1.2, 1])
+    coverage_axes(top, report)
+    bottom.axis("off")
+    lines = [f"{'UTC day':<12}{'observed':>10}{'samples':>9}{'km in gaps':>12}{'with a gap':>12}{'worst ETA':>14}"]
+    for d in report.coverage[:ROWS_PER_PAGE]:
+        if d.observed_s <= 0:
+            lines.append(f"{d.day.isoformat():<12}{'-':>10}{d.samples:>9}{'-':>12}{'-':>12}{'-':>14}")
+            continue
+        worst = "unreachable" if d.unreachable else duration(d.worst_eta_s)
+        lines.append(
+            f"{d.day.isoformat():<12}{d.observed_s / 3600:>8.2f} h{d.samples:>9}{d.mean_gap_km or 0.0:>12.2f}"
+            f"{100.0 * (d.gap_share or 0.0):>10.1f} %{worst:>14}"
+        )
+    if len(report.coverage) > ROWS_PER_PAGE:
+        lines.append(f"... {len(report.coverage) - ROWS_PER_PAGE} more days in the JSON and HTML reports")
+    bottom.text(0, 1, "\n".join(lines), va="top", family="monospace", fontsize=6.5, linespacing=1.4)
     return fig
 
 
@@ -80,6 +103,7 @@ def to_pdf(report: ResponseTimeReport, layers: dict[str, Any] | None = None) -> 
         for _title, build in FIGURES:
             pdf.savefig(build(report))
         pdf.savefig(map_figure(report, layers))
+        pdf.savefig(_coverage_page(report))
         for kind in GROUP_KINDS[1:]:
             for page in _table_pages(report, kind):
                 pdf.savefig(page)

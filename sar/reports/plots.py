@@ -156,6 +156,32 @@ def service_figure(report: ResponseTimeReport) -> Figure:
     return fig
 
 
+def coverage_axes(ax: Axes, report: ResponseTimeReport) -> None:
+    """Per UTC day: mean river km in gaps (bars), share of time with a gap and worst ETA (lines)."""
+    days = [d for d in report.coverage if d.observed_s > 0]
+    if not days:
+        _no_data(ax, "coverage samples")
+        return
+    x = np.arange(len(days))
+    ax.bar(x, [d.mean_gap_km or 0.0 for d in days], color="#c7c7c7", label="mean km in gaps")
+    ax.set_ylabel("mean river km in gaps")
+    share = ax.twinx()
+    share.plot(x, [100.0 * (d.gap_share or 0.0) for d in days], color="#d62728", label="% of time with a gap")
+    worst = [np.nan if d.worst_eta_s is None else d.worst_eta_s / 60.0 for d in days]
+    share.plot(x, worst, color="#1f77b4", marker=".", label="worst ETA (min)")
+    share.set_ylabel("% of time with a gap / worst ETA (min)")
+    share.legend(loc="upper right", fontsize=8)
+    every = max(1, math.ceil(len(days) / 31))
+    ax.set_xticks(x[::every], [d.day.isoformat() for d in days][::every], rotation=45, ha="right", fontsize=8)
+    ax.set_title("Coverage over time by UTC day (days without samples left out)")
+
+
+def coverage_figure(report: ResponseTimeReport) -> Figure:
+    fig = figure(10.0, 4.0)
+    coverage_axes(fig.subplots(), report)
+    return fig
+
+
 def map_figure(report: ResponseTimeReport, layers: dict[str, Any] | None) -> Figure:
     """Incidents by type over the countries, the border and the river axis (lon/lat, no tiles):
     one panel per river section (they lie 200 km apart), or one over the incidents without layers."""

@@ -203,3 +203,17 @@ class TrackPointRow(Base):
     target_class: Mapped[str] = mapped_column(String(16))
     cooperative: Mapped[bool]
     mmsi: Mapped[int | None] = mapped_column(Integer)
+
+
+class CoverageSampleRow(Base):
+    """The river's coverage by the available boats at a moment (the coverage watch writes one when
+    the gaps change, and at least every minute): what the reports' coverage over time is made of."""
+
+    __tablename__ = "coverage_samples"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    time: Mapped[datetime] = mapped_column(index=True)
+    gap_km: Mapped[float] = mapped_column(Float)  # river km in gaps, both sections
+    worst_eta_s: Mapped[float | None] = mapped_column(Float)  # None: some stretch no boat reaches
+    mean_eta_s: Mapped[float | None] = mapped_column(Float)  # over the reachable stretches; None: none
+    boats_available: Mapped[int] = mapped_column(Integer)

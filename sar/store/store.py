@@ -28,6 +28,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from sar.dispatch.coverage import Coverage
 from sar.dispatch.fleet import AssetState
 from sar.dispatch.orders import Order, OrderChange, OrderState
 from sar.incidents.model import Incident, IncidentStatus
@@ -40,6 +41,7 @@ from sar.store.migrate import upgrade
 from sar.store.schema import (
     AssetStateRow,
     AuditRow,
+    CoverageSampleRow,
     IncidentEventRow,
     IncidentRow,
     OrderEventRow,
@@ -277,6 +279,14 @@ class Store:
         self._etas.update({o.id: o.eta_s for o in changed})
         return len(changed)
 
+    def coverage_sample(self, time: datetime, coverage: Coverage, boats_available: int) -> None:
+        """One coverage sample (the coverage watch decides when): the river km in gaps, the worst
+        and the length-weighted mean ETA over the stretches (worst None: some stretch unreachable;
+        mean over the reachable ones, None when there are none)."""
+        values = {"time": time, **coverage_figures(coverage), "boats_available": boats_available}
+        with self.transaction() as conn:
+            conn.execute(insert(CoverageSampleRow).values(values))
+
     def add_track_points(self, rows: Sequence[dict[str, Any]]) -> int:
         if rows:
             with self.transaction() as conn:
@@ -353,6 +363,18 @@ class Store:
         dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
         stmt = dialect.insert(model).values(values)
         conn.execute(stmt.on_conflict_do_update(index_elements=["id"], set_={k: v for k, v in values.items()}))
+
+
+def coverage_figures(coverage: Coverage) -> dict[str, float | None]:
+    """``gap_km``, ``worst_eta_s`` and ``mean_eta_s`` of a coverage, as stored in a sample."""
+    st = coverage.stretches
+    reach = [(s.to_km - s.from_km, s.eta_s) for s in st if s.eta_s is not None]
+    length_km = sum(k for k, _ in reach)
+    return {
+        "gap_km": sum(s.to_km - s.from_km for s in st if s.gap),
+        "worst_eta_s": max((e for _, e in reach), default=None) if len(reach) == len(st) else None,
+        "mean_eta_s": sum(k * e for k, e in reach) / length_km if length_km > 0 else None,
+    }
 
 
 def _where(s: AssetState) -> tuple[float, float, datetime, str]:

@@ -55,6 +55,7 @@ def attach_store(app: FastAPI, store: Store) -> Keeper:
     store.open(server=True)
     summary = restore(store, st.book, st.orders, st.fleet, st.crew)
     st.store, st.restored = store, summary
+    st.coverage_watch.record = store.coverage_sample  # coverage over time, for the reports
     app.add_middleware(StoreMiddleware, store=store)
     app.add_exception_handler(StoreError, _unavailable)
     return Keeper(store, st.pipeline.tracker.tracks, st.hub.health, st.fleet, st.orders, st.clock)
