@@ -24,7 +24,7 @@ from tests.test_store import db_url  # noqa: F401  (the fixture: a fresh SQLite 
 
 TABLES = {
     "incidents", "incident_events", "orders", "order_events", "asset_states", "sensor_health_events", "users",
-    "audit_log", "track_points", "coverage_samples",
+    "audit_log", "track_points", "coverage_samples", "sessions",
 }  # fmt: skip
 
 
@@ -42,8 +42,8 @@ def shape(tables: dict[str, Any], table: str, columns: list[dict[str, Any]], ind
 def test_migrations_from_empty_make_exactly_the_schema(db_url: str) -> None:  # noqa: F811
     engine = make_engine(StorageSettings(url=db_url))
     assert current(engine) is None
-    assert upgrade(engine) == head() == "0002"
-    assert upgrade(engine) == "0002"  # again: nothing to do
+    assert upgrade(engine) == head() == "0003"
+    assert upgrade(engine) == "0003"  # again: nothing to do
     found: dict[str, Any] = {}
     db = inspect(engine)
     assert set(db.get_table_names()) == TABLES | {"alembic_version"}
@@ -72,10 +72,10 @@ def test_dwatch_db_current_and_upgrade(db_url: str) -> None:  # noqa: F811
     env = {"DWATCH_STORAGE__URL": db_url}
     before = dwatch("db", "current", env=env)
     assert before.returncode == 0, before.stderr
-    assert json.loads(before.stdout) == {"database": db_url, "revision": None, "head": "0002", "up_to_date": False}
+    assert json.loads(before.stdout) == {"database": db_url, "revision": None, "head": "0003", "up_to_date": False}
     up = dwatch("db", "upgrade", env=env)
     assert up.returncode == 0, up.stderr
-    assert json.loads(up.stdout) == {"database": db_url, "revision": "0002", "head": "0002", "up_to_date": True}
+    assert json.loads(up.stdout) == {"database": db_url, "revision": "0003", "head": "0003", "up_to_date": True}
     assert json.loads(dwatch("db", "current", env=env).stdout)["up_to_date"] is True
 
 
@@ -103,6 +103,7 @@ def test_a_built_wheel_carries_the_migrations_and_migrates(tmp_path: Path) -> No
         "sar/store/migrations/script.py.mako",
         "sar/store/migrations/versions/0001_initial.py",
         "sar/store/migrations/versions/0002_coverage_samples.py",
+        "sar/store/migrations/versions/0003_sessions.py",
     } <= names
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)
@@ -123,5 +124,5 @@ def test_a_built_wheel_carries_the_migrations_and_migrates(tmp_path: Path) -> No
     r = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
-    assert out["pkg"].startswith(str(site)) and out["rev"] == "0002"
+    assert out["pkg"].startswith(str(site)) and out["rev"] == "0003"
     assert set(out["tables"]) == TABLES | {"alembic_version"}

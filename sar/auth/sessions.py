@@ -2,8 +2,9 @@
 
 A token is ``secrets.token_urlsafe(32)`` (256 random bits) handed out once; the server keeps only
 its SHA-256 with the user and the expiry, so a leaked session table gives nobody a working token.
-Tokens live in memory: a restart logs everyone out. The clock is injected (wall time, not the
-demo's fast scenario time).
+Tokens live in memory and, when storage is on, in the database too (``on_issue`` commits a new
+grant before its token is handed out, ``on_revoke`` deletes it, ``load`` puts the kept ones back
+after a restart). The clock is injected (wall time, not the demo's fast scenario time).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import hashlib
 import secrets
 import threading
 from collections import OrderedDict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -48,11 +50,23 @@ class Sessions:
         self.clock = clock
         self._grants: dict[str, Grant] = {}
         self._lock = threading.Lock()
+        self.on_issue: Callable[[Grant], None] | None = None
+        self.on_revoke: Callable[[str], None] | None = None
+
+    def load(self, grants: Iterable[Grant]) -> int:
+        """Put back grants kept from an earlier run (expired ones are skipped); how many."""
+        now = self.clock.now()
+        fresh = [g for g in grants if g.expires_at > now]
+        with self._lock:
+            self._grants.update((g.token_sha256, g) for g in fresh)
+        return len(fresh)
 
     def issue(self, username: str) -> Session:
         token = secrets.token_urlsafe(32)
         now = self.clock.now()
         grant = Grant(username, now + self.ttl, token_sha256(token))
+        if self.on_issue is not None:
+            self.on_issue(grant)  # kept before the token is given to anyone
         with self._lock:
             for digest in [d for d, g in self._grants.items() if g.expires_at <= now]:
                 del self._grants[digest]
@@ -70,6 +84,8 @@ class Sessions:
         return grant
 
     def revoke_digest(self, digest: str) -> bool:
+        if self.on_revoke is not None:
+            self.on_revoke(digest)
         with self._lock:
             return self._grants.pop(digest, None) is not None
 

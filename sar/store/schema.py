@@ -217,3 +217,13 @@ class CoverageSampleRow(Base):
     worst_eta_s: Mapped[float | None] = mapped_column(Float)  # None: some stretch no boat reaches
     mean_eta_s: Mapped[float | None] = mapped_column(Float)  # over the reachable stretches; None: none
     boats_available: Mapped[int] = mapped_column(Integer)
+
+
+class SessionRow(Base):
+    """A login token that is still valid: only its SHA-256, so a leaked table opens nothing."""
+
+    __tablename__ = "sessions"
+
+    token_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), index=True)
+    expires_at: Mapped[datetime] = mapped_column(index=True)

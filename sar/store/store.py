@@ -28,6 +28,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from sar.auth.sessions import Grant
 from sar.dispatch.coverage import Coverage
 from sar.dispatch.fleet import AssetState
 from sar.dispatch.orders import Order, OrderChange, OrderState
@@ -47,6 +48,7 @@ from sar.store.schema import (
     OrderEventRow,
     OrderRow,
     SensorHealthEventRow,
+    SessionRow,
     Stage,
     TrackPointRow,
 )
@@ -221,6 +223,28 @@ class Store:
             )
             previous = r.time
         return out
+
+    def save_session(self, grant: Grant) -> None:
+        """Keep a login grant (token SHA-256, user, expiry); expired ones are dropped meanwhile."""
+        with self.transaction() as conn:
+            conn.execute(delete(SessionRow).where(SessionRow.expires_at <= self.clock()))
+            conn.execute(
+                insert(SessionRow).values(
+                    token_sha256=grant.token_sha256, username=grant.username, expires_at=grant.expires_at
+                )
+            )
+
+    def delete_session(self, digest: str) -> None:
+        with self.transaction() as conn:
+            conn.execute(delete(SessionRow).where(SessionRow.token_sha256 == digest))
+
+    def load_sessions(self) -> list[Grant]:
+        """The kept grants that have not expired."""
+        q = select(SessionRow.username, SessionRow.expires_at, SessionRow.token_sha256).where(
+            SessionRow.expires_at > self.clock()
+        )
+        with self.engine.connect() as conn:
+            return [Grant(r.username, r.expires_at, r.token_sha256) for r in conn.execute(q)]
 
     def has_stage(self, incident_id: str, stage: Stage) -> bool:
         return stage.value in self._stages.get(incident_id, set())

@@ -56,6 +56,9 @@ def attach_store(app: FastAPI, store: Store) -> Keeper:
     summary = restore(store, st.book, st.orders, st.fleet, st.crew)
     st.store, st.restored = store, summary
     st.coverage_watch.record = store.coverage_sample  # coverage over time, for the reports
+    sessions = st.auth.sessions  # logins survive a restart
+    sessions.load(store.load_sessions())
+    sessions.on_issue, sessions.on_revoke = store.save_session, store.delete_session
     app.add_middleware(StoreMiddleware, store=store)
     app.add_exception_handler(StoreError, _unavailable)
     return Keeper(store, st.pipeline.tracker.tracks, st.hub.health, st.fleet, st.orders, st.clock)
