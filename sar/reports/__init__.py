@@ -9,3 +9,10 @@
 
 Kept free of imports so that the command line loads matplotlib only when it draws.
 """
+
+import logging
+
+# Set before matplotlib is imported: a fresh install builds matplotlib's font cache and looks up
+# fonts it lacks (STIX), and those warnings are not the user's business on a report's stderr
+# (the DejaVu fallback draws every label).
+logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
