@@ -17,7 +17,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 log = logging.getLogger("sar.live")
 
@@ -46,15 +46,19 @@ class ClientTooSlow(Exception):
     """A subscriber's queue overflowed; it must reconnect and resume by seq."""
 
 
-class Subscription:
-    """One client's view of the feed: a queue the feed fills and the client drains."""
+M = TypeVar("M")
 
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.queue: asyncio.Queue[LiveMessage] = asyncio.Queue(maxsize=CLIENT_QUEUE)
-        self.loop = loop
+
+class Subscription(Generic[M]):
+    """One client's view of a stream: a bounded queue the stream fills and the client drains;
+    once it overflows, the client is cut (ClientTooSlow) and resumes by seq. Used by the live
+    feed and by the crew channel."""
+
+    def __init__(self, maxsize: int | None = None) -> None:
+        self.queue: asyncio.Queue[M] = asyncio.Queue(maxsize=CLIENT_QUEUE if maxsize is None else maxsize)
         self.overflowed = False
 
-    def offer(self, msg: LiveMessage) -> None:
+    def offer(self, msg: M) -> None:
         if self.overflowed:
             return
         try:
@@ -62,7 +66,7 @@ class Subscription:
         except asyncio.QueueFull:
             self.overflowed = True
 
-    async def next(self) -> LiveMessage:
+    async def next(self) -> M:
         if self.overflowed and self.queue.empty():
             raise ClientTooSlow()
         return await self.queue.get()
@@ -77,7 +81,7 @@ class LiveFeed:
         self._seq = 0
         self._history: deque[LiveMessage] = deque()
         self._history_bytes = 0
-        self._subs: set[Subscription] = set()
+        self._subs: set[Subscription[LiveMessage]] = set()
 
     @property
     def seq(self) -> int:
@@ -95,10 +99,10 @@ class LiveFeed:
             sub.offer(msg)
         return msg
 
-    def subscribe(self, since: int | None) -> tuple[Subscription, list[LiveMessage]]:
+    def subscribe(self, since: int | None) -> tuple[Subscription[LiveMessage], list[LiveMessage]]:
         """A new subscription plus what to send first: the missed messages after ``since``, or a
         ``resync`` snapshot when ``since`` is None or older than the history."""
-        sub = Subscription(asyncio.get_running_loop())
+        sub: Subscription[LiveMessage] = Subscription()
         self._subs.add(sub)
         oldest = self._history[0].seq if self._history else self._seq + 1
         if since is not None and since >= oldest - 1 and since <= self._seq:
@@ -108,7 +112,7 @@ class LiveFeed:
             backlog = [snap]
         return sub, backlog
 
-    def unsubscribe(self, sub: Subscription) -> None:
+    def unsubscribe(self, sub: Subscription[LiveMessage]) -> None:
         self._subs.discard(sub)
 
     @property

@@ -20,8 +20,9 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect, status
 from sar.api.security import CLOSE_FORBIDDEN, CLOSE_UNAUTHORIZED, websocket_token
 from sar.auth.service import Auth
 from sar.auth.users import Role
-from sar.dispatch.crew import ClientTooSlow, CrewChannel, CrewSubscription, HelloIn, parse
+from sar.dispatch.crew import CrewChannel, CrewSubscription, HelloIn, parse
 from sar.dispatch.fleet import AssetState, Fleet, UnknownAsset
+from sar.live import ClientTooSlow
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["crew"])

@@ -13,7 +13,6 @@ crew sends raises. Not thread-safe: call from the event loop only.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
 from collections import OrderedDict
@@ -29,6 +28,7 @@ from sar.dispatch.fleet import Fleet
 from sar.dispatch.orders import CrewStatus, Order, OrderBook, OrderChange, OrderError, OrderState
 from sar.incidents.book import IncidentBook
 from sar.incidents.model import IncidentError
+from sar.live import Subscription
 
 OUTBOX_CAP = 10_000  # messages kept per asset
 CLIENT_QUEUE = 2_000  # a connection this far behind is cut and resumes by seq
@@ -64,29 +64,7 @@ class CrewMessage:
         return cls(seq, mid, type_, ts, data, order_id, json.dumps(body, ensure_ascii=False, separators=(",", ":")))
 
 
-class ClientTooSlow(Exception):
-    """A connection's queue overflowed; it must reconnect and resume by seq."""
-
-
-class CrewSubscription:
-    """One connection's queue: the outbox fills it, the socket drains it."""
-
-    def __init__(self) -> None:
-        self.queue: asyncio.Queue[CrewMessage] = asyncio.Queue(maxsize=CLIENT_QUEUE)
-        self.overflowed = False
-
-    def offer(self, msg: CrewMessage) -> None:
-        if self.overflowed:
-            return
-        try:
-            self.queue.put_nowait(msg)
-        except asyncio.QueueFull:
-            self.overflowed = True
-
-    async def next(self) -> CrewMessage:
-        if self.overflowed and self.queue.empty():
-            raise ClientTooSlow()
-        return await self.queue.get()
+CrewSubscription = Subscription[CrewMessage]  # one connection's queue: the outbox fills it, the socket drains it
 
 
 @dataclass
@@ -231,7 +209,7 @@ class CrewChannel:
         """Subscribe a connection. ``since`` from this server run: every kept message after it.
         No ``since`` (or one from another run, or ahead of this run): the open order's messages."""
         box = self._box(asset_id)
-        sub = CrewSubscription()
+        sub = CrewSubscription(CLIENT_QUEUE)
         box.subs.add(sub)
         reset = since is not None and ((epoch is not None and epoch != self.epoch) or since > box.seq)
         open_order = self.orders.open_order(asset_id)

@@ -41,7 +41,7 @@ class StageFeed(LiveFeed):
             self._shown([str(data["id"])], msg.ts)
         return msg
 
-    def subscribe(self, since: int | None) -> tuple[Subscription, list[LiveMessage]]:
+    def subscribe(self, since: int | None) -> tuple[Subscription[LiveMessage], list[LiveMessage]]:
         sub, backlog = super().subscribe(since)
         if backlog and backlog[0].type == "resync":
             ids = list(self.open_incidents())
