@@ -6,7 +6,7 @@ const live = {
   seq: null,
   tracks: new Map(),      // id -> {marker, tail, feature}
   incidents: new Map(),   // id -> incident
-  // drawn in this order, so tracks stay on top of plans, gaps and boats
+  // groups for showing and clearing; what is drawn on top is the order markers are added (see applyResync)
   gapLayer: L.layerGroup().addTo(map),
   planLayer: L.layerGroup().addTo(map),
   assetLayer: L.layerGroup().addTo(map),
@@ -182,12 +182,14 @@ function renderAlerts() {
 }
 
 function applyResync(d) {
+  // The map draws on one canvas in the order layers are added (layer groups do not set it):
+  // boats first, then tracks, so a track passing a boat's base stays on top and hoverable.
+  for (const a of d.assets || []) upsertAsset(a);
   for (const id of [...live.tracks.keys()]) removeTrack(id);
   for (const f of d.tracks.features) upsertTrack(f);
   live.incidents.clear();
   for (const i of d.incidents) live.incidents.set(i.id, i);
   renderIncidents();
-  for (const a of d.assets || []) upsertAsset(a);
   live.orders.clear();
   for (const o of d.orders || []) { live.orders.set(o.id, o); live.allOrders.set(o.id, o); }
   for (const p of d.sar_plans || []) showPlan(p);
